@@ -1,0 +1,389 @@
+"""Apply the de-identification rules to every element of a Dataset, at every depth.
+
+Order of decisions for one element (first match wins):
+
+1. a user override from the profile file (keep, remove, empty, replace);
+2. private elements: kept only with Retain Safe Private and only when PS3.15 Table
+   E.3.10-1 lists them (by private creator and element); private creators are kept
+   only while an element of their block is;
+3. PatientName and PatientID: the keyed pseudonym or the user's lookup table;
+4. the row of PS3.15 Table E.1-1 for the tag, under the selected options;
+5. attributes the table does not list (the documented default): UI values are
+   remapped unless defined by the standard; PN values are removed; DA, DT and TM
+   values are removed unless a Retain Longitudinal option keeps (Full Dates) or shifts
+   (Modified Dates) them; sequences are walked; every other VR is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
+
+from dicomscrub.header.dates import date_offset, shift_da, shift_dt
+from dicomscrub.header.dummies import dummy_value
+from dicomscrub.header.pseudonyms import pseudonym_for
+from dicomscrub.header.uids import is_valid_uid, is_well_known_uid, remap_uid
+from dicomscrub.phi import PhiValues
+from dicomscrub.profile.options import Option
+from dicomscrub.profile.policy import Override, Policy
+from dicomscrub.profile.rules import Action, RuleTable, load_rule_table
+
+__all__ = ["AppliedAction", "HeaderResult", "scrub_header"]
+
+_TEXT_VRS: Final = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "AE", "CS", "UR"})
+_STR_VRS: Final = _TEXT_VRS | {"PN", "DA", "DT", "TM", "AS", "DS", "IS", "UI"}
+_DATE_VRS: Final = frozenset({"DA", "DT", "TM"})
+_PATIENT_NAME: Final = 0x00100010
+_PATIENT_ID: Final = 0x00100020
+
+
+@dataclass(frozen=True)
+class AppliedAction:
+    """What happened to one element: its path, tag, keyword and action. Never its value."""
+
+    path: str
+    tag: str
+    keyword: str
+    action: str
+    changed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "tag": self.tag,
+            "keyword": self.keyword,
+            "action": self.action,
+            "changed": self.changed,
+        }
+
+
+@dataclass
+class HeaderResult:
+    """The outcome of scrubbing one dataset's header."""
+
+    actions: list[AppliedAction] = field(default_factory=list)
+    uid_map: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def changed(self) -> int:
+        """How many elements were changed or removed."""
+        return sum(1 for a in self.actions if a.changed)
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _override_matches(pattern: str, tag: int) -> bool:
+    text = f"{tag:08X}"
+    return all(p in ("X", t) for p, t in zip(pattern.upper(), text, strict=True))
+
+
+def _values(elem: DataElement) -> list[Any]:
+    value = elem.value
+    if isinstance(value, MultiValue | list | tuple):
+        return list(value)
+    return [value]
+
+
+def _set_values(elem: DataElement, values: list[Any]) -> None:
+    elem.value = values[0] if len(values) == 1 else values
+
+
+class _Scrubber:
+    def __init__(self, policy: Policy, phi: PhiValues, table: RuleTable, original_pid: str):
+        self.policy = policy
+        self.phi = phi
+        self.table = table
+        self.options = policy.options
+        self.key = policy.key
+        self.result = HeaderResult()
+        self.days = date_offset(policy.key, original_pid)
+        self.original_pid = original_pid
+        self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in self.options
+        self.full_dates = Option.RETAIN_LONGITUDINAL_FULL_DATES in self.options
+        self.retain_uids = Option.RETAIN_UIDS in self.options
+
+    # -- recording -------------------------------------------------------------------
+    def record(self, path: str, tag: int, keyword: str, action: str, changed: bool) -> None:
+        self.result.actions.append(AppliedAction(path, _tag_text(tag), keyword, action, changed))
+
+    # -- value transformations -------------------------------------------------------
+    def uid(self, value: str) -> str:
+        value = value.strip("\x00 ")
+        if not value or is_well_known_uid(value):
+            return value
+        if self.retain_uids and is_valid_uid(value):
+            return value
+        new = remap_uid(value, self.key)
+        self.result.uid_map[value] = new
+        return new
+
+    def clean(self, elem: DataElement) -> str:
+        """Action C on a non-sequence element; returns the action name recorded."""
+        vr = elem.VR
+        if vr in ("DA", "DT"):
+            if not self.modified_dates and not self.full_dates:
+                # C on dates comes only from the date options; without them, dummy.
+                elem.value = dummy_value(vr)
+                return "D"
+            if self.full_dates:
+                return "K"
+            shift = shift_da if vr == "DA" else shift_dt
+            out = []
+            for v in _values(elem):
+                shifted = shift(str(v), self.days) if v not in (None, "") else v
+                if shifted is None:
+                    elem.value = ""
+                    return "Z"
+                out.append(shifted)
+            _set_values(elem, out)
+            return "shift"
+        if vr == "TM":
+            return "K"  # whole-day shifts leave times of day as they were
+        if vr in _TEXT_VRS or vr == "PN":
+            out = []
+            for v in _values(elem):
+                if v is None:
+                    out.append(v)
+                    continue
+                text = str(v)
+                cleaned, _ = self.phi.clean_text(text)
+                out.append(cleaned)
+            if vr == "PN":
+                elem.value = ""
+                return "Z"
+            _set_values(elem, out)
+            return "C"
+        return "K"  # numbers, codes and binary values carry no free text to clean
+
+    def zero(self, elem: DataElement) -> None:
+        if elem.VR == "SQ":
+            elem.value = Sequence()
+        elif elem.VR in _STR_VRS:
+            elem.value = ""
+        else:
+            elem.value = None
+
+    # -- the walk --------------------------------------------------------------------
+    def walk(self, ds: Dataset, prefix: str) -> None:
+        creators: dict[tuple[int, int], str] = {}
+        kept_blocks: set[tuple[int, int]] = set()
+        for tag in list(ds.keys()):
+            tag = BaseTag(tag)
+            group, element = tag.group, tag.element
+            if group & 1 and 0x0010 <= element <= 0x00FF:
+                value = ds[tag].value
+                creators[(group, element)] = str(value).strip() if value is not None else ""
+        for tag in list(ds.keys()):
+            tag = BaseTag(tag)
+            elem = ds[tag]
+            path = f"{prefix}{_tag_text(tag)}"
+            group, element = tag.group, tag.element
+            keyword = elem.keyword or ""
+            if element == 0 and group != 0x0002:
+                del ds[tag]  # group lengths are stale after any change (and retired)
+                continue
+            override = self.find_override(tag)
+            if override is not None:
+                self.apply_override(ds, elem, override, path)
+                if group & 1 and element >= 0x1000:
+                    kept_blocks.add((group, element >> 8))
+                continue
+            if group & 1:
+                if 0x0010 <= element <= 0x00FF:
+                    continue  # creators are decided once their blocks are known
+                creator = creators.get((group, element >> 8))
+                if self.keep_private(creator, group, element):
+                    kept_blocks.add((group, element >> 8))
+                    if elem.VR == "SQ":
+                        self.walk_items(elem, path)
+                    self.record(path, tag, keyword, "K", False)
+                else:
+                    del ds[tag]
+                    self.record(path, tag, keyword, "X", True)
+                continue
+            if tag in (_PATIENT_NAME, _PATIENT_ID) and ds is self.root:
+                self.pseudonymise(ds, tag, path)
+                continue
+            self.apply_rule(ds, elem, path)
+        for (group, block), _creator in creators.items():
+            ctag = BaseTag((group << 16) | block)
+            if (group, block) in kept_blocks:
+                self.record(f"{prefix}{_tag_text(ctag)}", ctag, "", "K", False)
+            elif ctag in ds:
+                del ds[ctag]
+                self.record(f"{prefix}{_tag_text(ctag)}", ctag, "", "X", True)
+
+    def walk_items(self, elem: DataElement, path: str) -> None:
+        for index, item in enumerate(elem.value or ()):
+            self.walk(item, f"{path}[{index}].")
+
+    def find_override(self, tag: int) -> Override | None:
+        for override in self.policy.overrides:
+            if _override_matches(override.tag, tag):
+                return override
+        return None
+
+    def apply_override(self, ds: Dataset, elem: DataElement, ov: Override, path: str) -> None:
+        tag = int(elem.tag)
+        if ov.action == "keep":
+            self.record(path, tag, elem.keyword or "", "override:keep", False)
+        elif ov.action == "remove":
+            del ds[elem.tag]
+            self.record(path, tag, elem.keyword or "", "override:remove", True)
+        elif ov.action == "empty":
+            self.zero(elem)
+            self.record(path, tag, elem.keyword or "", "override:empty", True)
+        else:
+            elem.value = ov.value
+            self.record(path, tag, elem.keyword or "", "override:replace", True)
+
+    def keep_private(self, creator: str | None, group: int, element: int) -> bool:
+        if Option.RETAIN_SAFE_PRIVATE not in self.options or creator is None:
+            return False
+        from dicomscrub.profile.safe_private import is_safe_private
+
+        return is_safe_private(creator, group, element)
+
+    def pseudonymise(self, ds: Dataset, tag: int, path: str) -> None:
+        entry, source = pseudonym_for(self.original_pid, self.policy)
+        elem = ds[tag]
+        elem.value = entry.new_name if tag == _PATIENT_NAME else entry.new_id
+        self.record(path, tag, elem.keyword or "", f"pseudonym:{source}", True)
+
+    def apply_rule(self, ds: Dataset, elem: DataElement, path: str) -> None:
+        tag = int(elem.tag)
+        keyword = elem.keyword or ""
+        rule = self.table.rule_for(tag)
+        vr = elem.VR
+        if rule is None:
+            action = self.default_action(elem)
+        else:
+            action = rule.action(self.options)
+        if action is Action.REMOVE:
+            if rule is not None and rule.tag in ("60XX3000", "50XXXXXX"):
+                self.remove_group(ds, elem.tag.group, path)
+                return
+            del ds[elem.tag]
+            self.record(path, tag, keyword, "X", True)
+        elif action is Action.ZERO:
+            self.zero(elem)
+            self.record(path, tag, keyword, "Z", True)
+        elif action is Action.KEEP:
+            if vr == "SQ":
+                self.walk_items(elem, path)
+            elif vr == "UI":
+                before = _values(elem)
+                after = [self.uid(str(v)) if self.retain_uids or rule is None else v for v in before]
+                if after != before:
+                    _set_values(elem, after)
+                    self.record(path, tag, keyword, "U", True)
+                    return
+            self.record(path, tag, keyword, "K", False)
+        elif action is Action.UID:
+            if vr == "SQ":
+                self.walk_items(elem, path)
+                self.record(path, tag, keyword, "U", False)
+            elif vr == "UI":
+                before = _values(elem)
+                after = [self.uid(str(v)) if v else v for v in before]
+                _set_values(elem, after)
+                self.record(path, tag, keyword, "U", after != before)
+            else:
+                elem.value = dummy_value(vr)
+                self.record(path, tag, keyword, "D", True)
+        elif action is Action.DUMMY:
+            if vr == "SQ":
+                self.walk_items(elem, path)
+                self.record(path, tag, keyword, "D", False)
+            elif vr == "UI":
+                after = [self.uid(str(v)) if v else v for v in _values(elem)]
+                _set_values(elem, after)
+                self.record(path, tag, keyword, "U", True)
+            else:
+                elem.value = dummy_value(vr)
+                self.record(path, tag, keyword, "D", True)
+        else:  # CLEAN
+            if vr == "SQ":
+                self.walk_items(elem, path)
+                self.record(path, tag, keyword, "C", False)
+                return
+            before = elem.value
+            done = self.clean(elem)
+            self.record(path, tag, keyword, done, elem.value != before)
+
+    def default_action(self, elem: DataElement) -> Action:
+        vr = elem.VR
+        if vr == "SQ":
+            return Action.KEEP
+        if vr == "UI":
+            return Action.KEEP  # remapped in KEEP unless standard-defined (see uid())
+        if vr == "PN":
+            return Action.REMOVE
+        if vr in _DATE_VRS:
+            if self.full_dates:
+                return Action.KEEP
+            if self.modified_dates:
+                return Action.CLEAN
+            return Action.REMOVE
+        return Action.KEEP
+
+    def remove_group(self, ds: Dataset, group: int, path: str) -> None:
+        """Remove a whole overlay (60xx) or curve (50xx) group: its data is gone, so its
+        description would only mislead a reader."""
+        for tag in [t for t in ds.keys() if BaseTag(t).group == group]:
+            kw = ds[tag].keyword or ""
+            del ds[tag]
+            self.record(path.rsplit("(", 1)[0] + _tag_text(int(tag)), int(tag), kw, "X", True)
+
+    root: Dataset
+
+
+def scrub_header(
+    ds: Dataset,
+    policy: Policy,
+    phi: PhiValues,
+    *,
+    table: RuleTable | None = None,
+) -> HeaderResult:
+    """De-identify the data set (not its file meta) of ``ds`` in place.
+
+    ``phi`` must have been collected from ``ds`` before any change. The original
+    PatientID (or, without one, the PatientName, then the StudyInstanceUID) keys the
+    pseudonym and the date shift.
+    """
+    original = str(ds.get("PatientID", "") or "").strip()
+    if not original:
+        original = "name:" + str(ds.get("PatientName", "") or "").strip()
+    if original == "name:":
+        original = "study:" + str(ds.get("StudyInstanceUID", "") or "").strip()
+    scrubber = _Scrubber(policy, phi, table or load_rule_table(), original)
+    scrubber.root = ds
+    scrubber.walk(ds, "")
+    for tag, missing in ((_PATIENT_NAME, "new_name"), (_PATIENT_ID, "new_id")):
+        # Type 2 in every patient IOD: present it, pseudonymised, even if the source lacked it.
+        if tag not in ds:
+            entry, _ = pseudonym_for(original, policy)
+            setter: Callable[[], None] = lambda t=tag, v=getattr(entry, missing): ds.add_new(  # noqa: E731
+                t, "PN" if t == _PATIENT_NAME else "LO", v
+            )
+            setter()
+    return scrubber.result
+
+
+def iter_uid_elements(ds: Dataset) -> Iterator[DataElement]:
+    """Every UI element of ``ds`` at every depth (used by tests and verification)."""
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value or ():
+                yield from iter_uid_elements(item)
+        elif elem.VR == "UI":
+            yield elem

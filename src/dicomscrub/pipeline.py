@@ -1,0 +1,152 @@
+"""One file, start to finish, with no I/O policy: bytes in, de-identified bytes out.
+
+:func:`scrub_dataset` is for callers who already hold a pydicom Dataset;
+:func:`scrub_bytes` reads, scrubs and serialises one file. Both raise
+:class:`~dicomscrub.errors.FileError` with a stable code when the file cannot be
+de-identified; the batch runner turns that into a report entry.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pydicom
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from dicomscrub.errors import FileError
+from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
+from dicomscrub.phi import collect_phi
+from dicomscrub.profile.policy import PixelMode, Policy
+
+__all__ = ["ScrubResult", "read_dataset", "scrub_bytes", "scrub_dataset", "write_dataset"]
+
+_READ_ERRORS = (EOFError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError)
+
+
+@dataclass
+class ScrubResult:
+    """What scrubbing one dataset did (never any original value other than UIDs)."""
+
+    dataset: Dataset
+    header: HeaderResult | None
+    pixel_regions: list[dict[str, Any]] = field(default_factory=list)
+    pixels_processed: bool = False
+
+    @property
+    def actions_applied(self) -> int:
+        """Elements changed or removed, plus pixel regions blanked."""
+        header = self.header.changed if self.header else 0
+        return header + len(self.pixel_regions)
+
+
+def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> FileDataset:
+    """Parse a DICOM file, raising ``FileError`` (not-dicom, truncated) on bad input.
+
+    A file without the 128-byte preamble and ``DICM`` is still accepted when it parses
+    as a data set with a SOP Class or SOP Instance UID (older files are written so).
+    """
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    start = fp.tell()
+    try:
+        ds = pydicom.dcmread(fp, stop_before_pixels=headers_only)
+    except InvalidDicomError:
+        fp.seek(start)
+        try:
+            ds = pydicom.dcmread(fp, force=True, stop_before_pixels=headers_only)
+        except (*_READ_ERRORS, InvalidDicomError, NotImplementedError) as exc:
+            raise FileError("not-dicom") from exc
+        if "SOPClassUID" not in ds and "SOPInstanceUID" not in ds:
+            raise FileError("not-dicom") from None
+    except _READ_ERRORS as exc:
+        raise FileError("truncated", f"the file could not be parsed to its end ({type(exc).__name__})") from exc
+    except NotImplementedError as exc:
+        raise FileError("unreadable", f"unsupported encoding ({type(exc).__name__})") from exc
+    try:
+        # Force every element to be parsed now, so a truncated file fails here and
+        # not half-way through writing its output.
+        for elem in ds.iterall():
+            _ = elem.value
+    except _READ_ERRORS as exc:
+        raise FileError("truncated", f"an element could not be read ({type(exc).__name__})") from exc
+    if not headers_only and "PixelData" in ds:
+        _check_pixel_length(ds)
+    return ds
+
+
+def _check_pixel_length(ds: Dataset) -> None:
+    """Native PixelData shorter than Rows x Columns x frames x samples x bits is truncated."""
+    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if ts is not None and ts.is_compressed:
+        return
+    try:
+        needed = (
+            int(ds.Rows)
+            * int(ds.Columns)
+            * int(ds.get("NumberOfFrames", 1) or 1)
+            * int(ds.get("SamplesPerPixel", 1) or 1)
+            * int(ds.BitsAllocated)
+            + 7
+        ) // 8
+    except (AttributeError, TypeError, ValueError):
+        return
+    if len(ds.PixelData) < needed:
+        raise FileError("truncated", "PixelData (7FE0,0010) is shorter than the image it describes")
+
+
+def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
+    """De-identify ``ds`` in place: pixels (if asked), header, provenance and file meta.
+
+    ``ds`` should carry ``file_meta`` (as read from a file); without it, Explicit VR
+    Little Endian is assumed for the output.
+    """
+    phi = collect_phi(ds)
+    regions: list[dict[str, Any]] = []
+    pixels_processed = False
+    if "PixelData" in ds and (policy.pixels is not PixelMode.NONE or policy.pixel_rules_file):
+        from dicomscrub.pixels import needs_pixel_work, redact_pixels
+        from dicomscrub.pixels.finders import make_finder
+
+        if needs_pixel_work(ds, policy):
+            finder = make_finder(policy.pixels, phi)
+            regions = redact_pixels(ds, policy, finder)
+            pixels_processed = True
+    header: HeaderResult | None = None
+    if policy.redact_tags:
+        header = scrub_header(ds, policy, phi)
+        add_provenance(ds, policy, pixels_cleaned=pixels_processed)
+    meta = getattr(ds, "file_meta", None)
+    transfer_syntax = (meta.get("TransferSyntaxUID") if meta is not None else None) or (
+        ExplicitVRLittleEndian
+    )
+    if policy.redact_tags or meta is None:
+        ds.file_meta = rewrite_file_meta(ds, transfer_syntax)
+    elif "MediaStorageSOPInstanceUID" in ds.file_meta:
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ScrubResult(ds, header, regions, pixels_processed)
+
+
+def write_dataset(ds: Dataset) -> bytes:
+    """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
+    buffer = io.BytesIO()
+    ts = ds.file_meta.TransferSyntaxUID
+    if ts == ImplicitVRLittleEndian or not ts.is_little_endian or ts.is_deflated:
+        ds.save_as(buffer, enforce_file_format=True)
+    else:
+        ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def scrub_bytes(data: bytes, policy: Policy) -> tuple[bytes, ScrubResult]:
+    """Read, de-identify and serialise one file held in memory."""
+    ds = read_dataset(data)
+    result = scrub_dataset(ds, policy)
+    try:
+        out = write_dataset(ds)
+    except (ValueError, TypeError, struct.error, OverflowError) as exc:
+        raise FileError("scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})") from exc
+    return out, result

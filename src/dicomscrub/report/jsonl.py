@@ -1,0 +1,106 @@
+"""Write and read reports as JSON Lines, one object per input file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from dicomscrub.errors import ConfigError
+from dicomscrub.report.models import FileReport
+
+__all__ = ["ReportWriter", "iter_reports", "load_reports"]
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+def _local(url: str) -> Path:
+    return Path(url[len("file://") :] if url.startswith("file://") else url)
+
+
+class ReportWriter:
+    """Append report lines as files finish; each line is flushed, so an interrupted job
+    leaves a report that ``--resume`` can read. A remote report URL is written through
+    a local temporary file and uploaded when the writer closes.
+    """
+
+    def __init__(self, url: str, *, append: bool = False) -> None:
+        self.url = url
+        self._remote = not _is_local(url)
+        try:
+            if self._remote:
+                fd, tmp = tempfile.mkstemp(prefix="dicomscrub-report-", suffix=".jsonl")
+                os.close(fd)
+                self._path = Path(tmp)
+            else:
+                self._path = _local(url)
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: IO[str] = self._path.open("a" if append else "w", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the report at {url}: {exc.strerror}") from None
+        self.count = 0
+
+    def write(self, report: FileReport) -> None:
+        self._fh.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        self._fh.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        self._fh.close()
+        if self._remote:
+            from dicomscrub.storage import write_atomic
+
+            try:
+                write_atomic(self.url, self._path.read_bytes())
+            finally:
+                self._path.unlink(missing_ok=True)
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def iter_reports(text: str) -> Iterator[FileReport]:
+    """Parse JSON Lines text; a torn last line (an interrupted write) is ignored."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        yield FileReport.from_json(data)
+
+
+def load_reports(url: str) -> dict[str, FileReport]:
+    """The last report of each input url in a report file; empty if there is none."""
+    if _is_local(url):
+        path = _local(url)
+        if not path.exists():
+            return {}
+        text = path.read_text(encoding="utf-8")
+    else:
+        from dicomscrub.errors import StorageError
+        from dicomscrub.storage import read_bytes
+
+        try:
+            text = read_bytes(url).decode("utf-8")
+        except StorageError:
+            return {}
+    return {report.url: report for report in iter_reports(text)}
