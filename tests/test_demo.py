@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from tests.factories import find_phi
 
 from dicomscrub import demo
-from tests.factories import find_phi
 
 
 def test_build_input_writes_the_promised_corpus(tmp_path: Path) -> None:

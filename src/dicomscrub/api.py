@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def deidentify(
     name_template: str = DEFAULT_NAME_TEMPLATE,
     dry_run: bool = False,
     resume: bool = False,
+    timestamp: int | None = None,
     integration: Integration | None = None,
     output_integration: Integration | None = None,
     **policy_settings: Any,
@@ -98,7 +100,10 @@ def deidentify(
     """De-identify ``urls`` (files, folders, globs, URLs) into ``out``; one report per input.
 
     Without ``out`` the outputs go beside the sources, named ``deid_{timestamp}_{name}``.
-    ``conditions`` take :class:`Condition` objects or the reference's dicts. Any other
+    ``conditions`` take :class:`Condition` objects or the reference's dicts.
+    ``timestamp`` (default: now) is the job's integer in output names; pass the earlier
+    run's with ``resume=True``. Raises ``ConfigError`` (nothing touched) on a bad
+    setting; per-file failures are in the returned reports. Any other
     keyword is a :func:`build_policy` setting (``pixels="all-text"``,
     ``options=["retain-uids"]``, ``key_file=...``).
     """
@@ -114,11 +119,12 @@ def deidentify(
         conditions=parsed,
         name_template=name_template,
         dry_run=dry_run,
-        workers=workers or default_workers(),
+        workers=default_workers() if workers is None else workers,
         resume=resume,
         report_url=report,
         input_integration=integration,
         output_integration=output_integration or integration,
+        timestamp=int(time.time()) if timestamp is None else timestamp,
     )
     reports: list[FileReport] = []
     run_batch(spec, on_report=reports.append)

@@ -30,6 +30,8 @@ FILE_ERROR_CODES: Final[dict[str, str]] = {
     "unreadable": "the input could not be read",
     "missing-series-uid": "SeriesInstanceUID (0020,000E) is absent or empty",
     "missing-sop-uid": "SOPInstanceUID (0008,0018) is absent or empty",
+    "missing-sop-class": "SOPClassUID (0008,0016) is absent from the data set and file meta",
+    "unsupported-sop-class": "files of this SOP class are not de-identified (e.g. DICOMDIR)",
     "duplicate-sop-instance": "another input of this job has the same SOPInstanceUID",
     "output-is-input": "the output location equals an input location",
     "output-unwritable": "the output location could not be written",

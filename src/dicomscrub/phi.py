@@ -59,6 +59,9 @@ _PLACE_KEYWORDS: Final = frozenset(
         "InstitutionalDepartmentName",
         "StationName",
         "ReferringPhysicianAddress",
+        "LocalNamespaceEntityID",
+        "UniversalEntityID",
+        "InstitutionDepartmentTypeCodeSequence",
     }
 )
 _OTHER_KEYWORDS: Final = frozenset(
@@ -220,20 +223,22 @@ class PhiValues:
             return "long-number"
         return None
 
-    def clean_text(self, text: str) -> tuple[str, int]:
-        """Remove this file's PHI and PHI-shaped runs from ``text``.
+    def clean_text(self, text: str, *, patterns: bool = True) -> tuple[str, int]:
+        """Remove this file's PHI and (with ``patterns``) PHI-shaped runs from ``text``.
 
         Returns the cleaned text and how many runs were removed; the rest of the text
-        (its words, punctuation and case) is kept.
+        (its words, punctuation and case) is kept. Without ``patterns`` only this
+        file's own values are removed (dates, phones and long numbers stay).
         """
         spans: list[tuple[int, int]] = []
         upper = text.upper()
         regex = self._phrase_regex()
         if regex is not None:
             spans += [m.span() for m in regex.finditer(upper)]
-        spans += [(s, e) for s, e, _ in iter_dates_in_text(upper)]
-        for pattern in (_EMAIL_RE, _PHONE_RE, _LONG_NUMBER_RE):
-            spans += [m.span() for m in pattern.finditer(text)]
+        if patterns:
+            spans += [(s, e) for s, e, _ in iter_dates_in_text(upper)]
+            for pattern in (_EMAIL_RE, _PHONE_RE, _LONG_NUMBER_RE):
+                spans += [m.span() for m in pattern.finditer(text)]
         if not spans:
             return text, 0
         spans.sort()

@@ -16,7 +16,14 @@ from typing import Any, BinaryIO
 import pydicom
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.pixels.utils import get_expected_length
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+)
 
 from dicomscrub.errors import FileError
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
@@ -78,21 +85,22 @@ def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> Fil
     return ds
 
 
+def _syntax_of(ds: Dataset) -> UID:
+    """The transfer syntax a data set without file meta was encoded in."""
+    implicit, little = getattr(ds, "original_encoding", (False, True))
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRLittleEndian if little in (True, None) else ExplicitVRBigEndian
+
+
 def _check_pixel_length(ds: Dataset) -> None:
-    """Native PixelData shorter than Rows x Columns x frames x samples x bits is truncated."""
+    """Native PixelData shorter than the image its pixel module describes is truncated."""
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if ts is not None and ts.is_compressed:
         return
     try:
-        needed = (
-            int(ds.Rows)
-            * int(ds.Columns)
-            * int(ds.get("NumberOfFrames", 1) or 1)
-            * int(ds.get("SamplesPerPixel", 1) or 1)
-            * int(ds.BitsAllocated)
-            + 7
-        ) // 8
-    except (AttributeError, TypeError, ValueError):
+        needed = int(get_expected_length(ds, unit="bytes"))
+    except (AttributeError, TypeError, ValueError, KeyError):
         return
     if len(ds.PixelData) < needed:
         raise FileError("truncated", "PixelData (7FE0,0010) is shorter than the image it describes")
@@ -104,6 +112,14 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
     ``ds`` should carry ``file_meta`` (as read from a file); without it, Explicit VR
     Little Endian is assumed for the output.
     """
+    meta = getattr(ds, "file_meta", None)
+    sop_class = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+    if sop_class == MediaStorageDirectoryStorage:
+        raise FileError(
+            "unsupported-sop-class",
+            "Media Storage Directory (DICOMDIR) files hold byte offsets of records and are "
+            "not de-identified; build a new DICOMDIR from the outputs",
+        )
     phi = collect_phi(ds)
     regions: list[dict[str, Any]] = []
     pixels_processed = False
@@ -121,8 +137,14 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
         add_provenance(ds, policy, pixels_cleaned=pixels_processed)
     meta = getattr(ds, "file_meta", None)
     transfer_syntax = (meta.get("TransferSyntaxUID") if meta is not None else None) or (
-        ExplicitVRLittleEndian
+        _syntax_of(ds)
     )
+    if "SOPClassUID" not in ds:
+        if meta is None or not meta.get("MediaStorageSOPClassUID"):
+            raise FileError("missing-sop-class")
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    if "SOPInstanceUID" not in ds:
+        raise FileError("missing-sop-uid")
     if policy.redact_tags or meta is None:
         ds.file_meta = rewrite_file_meta(ds, transfer_syntax)
     elif "MediaStorageSOPInstanceUID" in ds.file_meta:
@@ -133,11 +155,7 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
 def write_dataset(ds: Dataset) -> bytes:
     """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
     buffer = io.BytesIO()
-    ts = ds.file_meta.TransferSyntaxUID
-    if ts == ImplicitVRLittleEndian or not ts.is_little_endian or ts.is_deflated:
-        ds.save_as(buffer, enforce_file_format=True)
-    else:
-        ds.save_as(buffer, enforce_file_format=True)
+    ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
 
 

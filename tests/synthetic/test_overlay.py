@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.factories import make_dataset, make_patients
 
 from dicomscrub.synthetic.overlay import burn_texts, draw_text
-from tests.factories import make_dataset, make_patients
 
 
 @pytest.mark.parametrize("burn", [draw_text, burn_texts])

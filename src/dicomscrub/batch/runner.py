@@ -1,36 +1,49 @@
 """run_batch: from a job's inputs to written outputs and one report per input.
 
-1. Expand the inputs and read every header (no pixel data) to evaluate the save
-   conditions; only small facts per file are kept, so memory does not grow with the
-   size of the files.
-2. Group by SeriesInstanceUID: a series is saved only when every file of it passes.
-3. De-identify and write the files of saved series, streaming them through the
-   executor; each file's report is emitted as it finishes.
+1. Validate the job and expand its inputs; a bad setting raises ``ConfigError`` here,
+   before any file is read or written.
+2. Read every header (no pixel data) to evaluate the save conditions. Only small facts
+   per file are kept (:class:`~dicomscrub.batch.worker.HeaderInfo`), so memory does not
+   grow with the size of the files.
+3. Group by SeriesInstanceUID: a series is saved only when every file of it passes.
+   Decide each input's fate (failed, skipped, already done by an earlier run, or to be
+   processed) and its output location.
+4. Stream the files to process through the executor. Reports are emitted in input
+   order: a report decided in step 3 waits only for the results of the inputs before
+   it, which the executor returns in order, so nothing but small reports is held.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dicomscrub.batch.executors import make_executor
 from dicomscrub.batch.spec import JobSpec
 from dicomscrub.batch.worker import (
+    HeaderInfo,
     HeaderTask,
     ProcessTask,
+    ScrubOutcome,
     WorkerContext,
-    init_worker,
     read_header,
     scrub_one,
 )
-from dicomscrub.conditions import aggregate_series, series_key
+from dicomscrub.conditions import SeriesVerdict, aggregate_series, series_key
 from dicomscrub.errors import ConfigError
 from dicomscrub.report.jsonl import ReportWriter, load_reports
 from dicomscrub.report.models import FileReport, FileStatus, ReportError
-from dicomscrub.storage import InputRef, exists, iter_inputs, output_url, same_location
+from dicomscrub.storage import (
+    InputRef,
+    check_access,
+    exists,
+    iter_inputs,
+    output_url,
+    same_location,
+)
+from dicomscrub.storage.integrations import Integration
 from dicomscrub.storage.naming import check_name_template
 
 __all__ = ["BatchSummary", "default_report_url", "run_batch"]
@@ -51,6 +64,27 @@ class BatchSummary:
     report_url: str | None = None
     cancelled: bool = False
 
+    def add(self, report: FileReport, *, dry_run: bool) -> None:
+        """Count one emitted report."""
+        if report.status is FileStatus.SAVED:
+            self.saved += 1
+            if report.url_deid and not dry_run:
+                self.output_urls.append(report.url_deid)
+        elif report.status is FileStatus.SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+            code = report.error.code if report.error else "internal"
+            self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
+
+
+@dataclass
+class _Planned:
+    """One input's report, and the task still to run for it (None: the report is final)."""
+
+    report: FileReport
+    task: ProcessTask | None = None
+
 
 def default_report_url(spec: JobSpec) -> str:
     """Where the report goes without ``--report``: beside the outputs (or in the cwd)."""
@@ -58,26 +92,112 @@ def default_report_url(spec: JobSpec) -> str:
     return f"{base}/dicomscrub-report-{spec.timestamp}.jsonl"
 
 
-def _io(integration: Any) -> dict[str, Any]:
+def _io(integration: Integration | None) -> dict[str, Any]:
     return {} if integration is None else {"integration": integration}
 
 
+def _is_remote(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
 def _check_job(spec: JobSpec) -> list[InputRef]:
+    """Validate ``spec`` and list its inputs; raises ConfigError, touches no file."""
     check_name_template(spec.name_template)
-    try:
-        from dicomscrub.storage import check_access  # type: ignore[attr-defined]
-    except ImportError:
-        check_access = None
-    if check_access is not None:
-        for src in spec.sources:
-            if "://" in src and not src.startswith("file://"):
-                check_access(src, write=False, **_io(spec.input_integration))
-        if spec.out is not None and not spec.dry_run:
-            check_access(spec.out, write=True, **_io(spec.output_integration))
+    if spec.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    for src in spec.sources:
+        if _is_remote(src):
+            check_access(src, write=False, **_io(spec.input_integration))
+    if spec.out is not None and not spec.dry_run:
+        check_access(spec.out, write=True, **_io(spec.output_integration))
     refs = list(iter_inputs(spec.sources, **_io(spec.input_integration)))
     if not refs:
         raise ConfigError("the job has no input files")
     return refs
+
+
+def _mark_duplicates(headers: Sequence[HeaderInfo]) -> None:
+    """Fail every input whose SOPInstanceUID an earlier input of the job already has."""
+    seen: set[str] = set()
+    for info in headers:
+        if info.error is not None or info.sop is None:
+            continue
+        if info.sop in seen:
+            info.error = ReportError(
+                "duplicate-sop-instance",
+                "SOPInstanceUID (0008,0018) repeats an earlier input of this job",
+            )
+        seen.add(info.sop)
+
+
+def _header_report(info: HeaderInfo, verdicts: Mapping[str, SeriesVerdict]) -> FileReport:
+    report = FileReport(
+        url=info.url,
+        StudyInstanceUID=info.study,
+        SeriesInstanceUID=info.series,
+        save_conditions_evaluations=info.evaluations,
+        save_condition=info.passed,
+        save_condition_series_agg=False,
+    )
+    if info.error is not None:
+        report.status = FileStatus.FAILED
+        report.error = info.error
+        return report
+    verdict = verdicts[series_key(info.url, info.series)]
+    report.save_condition_series_agg = verdict.saved
+    report.save_disabling_urls_series_agg = list(verdict.disabling_urls)
+    report.status = FileStatus.SAVED if verdict.saved else FileStatus.SKIPPED
+    return report
+
+
+def _plan(
+    spec: JobSpec,
+    refs: Sequence[InputRef],
+    headers: Sequence[HeaderInfo],
+    previous: Mapping[str, FileReport],
+) -> list[_Planned]:
+    """Decide, in input order, what happens to each input (see the module docstring)."""
+    _mark_duplicates(headers)
+    verdicts = aggregate_series(
+        (info.url, info.series, info.passed) for info in headers if info.error is None
+    )
+    input_urls = {ref.url for ref in refs}
+    claimed: set[str] = set()
+    plan: list[_Planned] = []
+    for ref, info in zip(refs, headers, strict=True):
+        report = _header_report(info, verdicts)
+        if report.status is not FileStatus.SAVED:
+            plan.append(_Planned(report))
+            continue
+        out = output_url(ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp)
+        if out in input_urls or same_location(out, ref.url):
+            report.status = FileStatus.FAILED
+            report.error = ReportError(
+                "output-is-input", "the output location equals an input location"
+            )
+        elif out in claimed:
+            # Two inputs named alike in different source folders, given as separate
+            # SRCs, would overwrite each other's output.
+            report.status = FileStatus.FAILED
+            report.error = ReportError(
+                "output-unwritable", "an earlier input of this job is written to the same output"
+            )
+        if report.status is FileStatus.FAILED:
+            plan.append(_Planned(report))
+            continue
+        claimed.add(out)
+        earlier = previous.get(ref.url)
+        if (
+            earlier is not None
+            and earlier.status is FileStatus.SAVED
+            and earlier.url_deid == out
+            and not spec.dry_run
+            and exists(out, **_io(spec.output_integration))
+        ):
+            plan.append(_Planned(earlier))
+            continue
+        plan.append(_Planned(report, ProcessTask(ref.url, out)))
+    return plan
 
 
 def run_batch(
@@ -90,18 +210,18 @@ def run_batch(
 ) -> BatchSummary:
     """Run one job. Raises :class:`ConfigError` before touching any file if it is invalid.
 
-    ``previous`` maps input URLs to reports of an earlier, interrupted run of the same
-    job (``--resume`` reads them from the report file): an input reported saved whose
-    output exists is not processed again. ``on_progress(done, total)`` is called as
-    files finish; ``should_cancel`` is polled between files.
+    Reports are written to the report file and passed to ``on_report`` one per input,
+    in input order. ``previous`` maps input URLs to reports of an earlier, interrupted
+    run of the same job (``--resume`` reads them from the report file): an input
+    reported saved whose output still exists is not processed again, and its earlier
+    report is emitted. ``on_progress(done, total)`` is called as reports are emitted;
+    ``should_cancel`` is polled before each file is handed to the executor.
     """
     refs = _check_job(spec)
     report_url = spec.report_url or default_report_url(spec)
-    if spec.resume and previous is None:
-        previous = load_reports(report_url)
-    previous = previous or {}
-    input_urls = {ref.url for ref in refs}
-    ctx = WorkerContext(
+    if previous is None:
+        previous = load_reports(report_url) if spec.resume else {}
+    context = WorkerContext(
         policy=spec.policy,
         conditions=spec.conditions,
         input_integration=spec.input_integration,
@@ -110,123 +230,68 @@ def run_batch(
         record_actions=spec.dry_run,
     )
     summary = BatchSummary(total=len(refs), report_url=report_url)
-    executor = make_executor(spec.executor, spec.workers, init_worker, (ctx,))
-    writer = ReportWriter(report_url)
-    done = 0
-
-    def emit(report: FileReport) -> None:
-        nonlocal done
-        done += 1
-        writer.write(report)
-        if report.status is FileStatus.SAVED:
-            summary.saved += 1
-            if report.url_deid and not spec.dry_run:
-                summary.output_urls.append(report.url_deid)
-        elif report.status is FileStatus.SKIPPED:
-            summary.skipped += 1
-        else:
-            summary.failed += 1
-            code = report.error.code if report.error else "internal"
-            summary.failures_by_code[code] = summary.failures_by_code.get(code, 0) + 1
-        if on_report is not None:
-            on_report(report)
-        if on_progress is not None:
-            on_progress(done, summary.total)
-
+    executor = make_executor(spec.executor, spec.workers, context)
     try:
-        headers = list(executor.map(read_header, (HeaderTask(r.url) for r in refs)))
-        by_url = {ref.url: ref for ref in refs}
-        sop_seen: Counter[str] = Counter()
-        for info in headers:
-            if "error" not in info:
-                sop_seen[info["sop"]] += 1
-                if sop_seen[info["sop"]] > 1:
-                    info["error"] = {
-                        "code": "duplicate-sop-instance",
-                        "message": "SOPInstanceUID (0008,0018) repeats an earlier input of this job",
-                    }
-        verdicts = aggregate_series(
-            (i["url"], i.get("series"), bool(i.get("passed", True)))
-            for i in headers
-            if "error" not in i
+        headers: list[HeaderInfo] = list(
+            executor.map(read_header, (HeaderTask(ref.url) for ref in refs))
         )
-        pending: list[tuple[dict[str, Any], FileReport, str | None]] = []
-        for info in headers:
-            report = FileReport(url=info["url"])
-            report.StudyInstanceUID = info.get("study")
-            report.SeriesInstanceUID = info.get("series")
-            report.save_conditions_evaluations = info.get("evaluations", [])
-            report.save_condition = bool(info.get("passed", False))
-            if "error" in info:
-                report.save_condition_series_agg = False
-                report.status = FileStatus.FAILED
-                report.error = ReportError(**info["error"])
-                emit(report)
-                continue
-            verdict = verdicts[series_key(info["url"], info["series"])]
-            report.save_condition_series_agg = verdict.saved
-            report.save_disabling_urls_series_agg = list(verdict.disabling_urls)
-            if not verdict.saved:
-                report.status = FileStatus.SKIPPED
-                emit(report)
-                continue
-            ref = by_url[info["url"]]
-            out = output_url(
-                ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp
-            )
-            if same_location(out, ref.url) or (out in input_urls):
-                report.status = FileStatus.FAILED
-                report.error = ReportError(
-                    "output-is-input", "the output location equals an input location"
-                )
-                emit(report)
-                continue
-            earlier = previous.get(info["url"])
-            if (
-                earlier is not None
-                and earlier.status is FileStatus.SAVED
-                and earlier.url_deid == out
-                and not spec.dry_run
-                and exists(out, **_io(spec.output_integration))
-            ):
-                emit(earlier)
-                continue
-            pending.append((info, report, out))
-        results = executor.map(scrub_one, _tasks(pending, should_cancel, summary))
-        for (_info, report, out), result in zip(pending, results, strict=False):
-            _finish(report, result, out, spec)
-            emit(report)
+        plan = _plan(spec, refs, headers, previous)
+        del headers, refs
+        with ReportWriter(report_url) as writer:
+
+            def emit(report: FileReport) -> None:
+                writer.write(report)
+                summary.add(report, dry_run=spec.dry_run)
+                if on_report is not None:
+                    on_report(report)
+                if on_progress is not None:
+                    on_progress(writer.count, summary.total)
+
+            outcomes = executor.map(scrub_one, _tasks(plan, should_cancel, summary))
+            for item in plan:
+                if item.task is not None:
+                    outcome: ScrubOutcome | None = next(outcomes, None)
+                    if outcome is None:
+                        break  # cancelled: the remaining inputs are left for a resume
+                    _finish_planned(item, outcome, dry_run=spec.dry_run)
+                emit(item.report)
+                item.report = _EMITTED
     finally:
         executor.close()
-        writer.close()
     return summary
 
 
+#: Stands in for an emitted report, so the plan does not keep reports (dry-run actions
+#: can be long) once they are written.
+_EMITTED = FileReport(url="")
+
+
+def _finish_planned(item: _Planned, outcome: ScrubOutcome, *, dry_run: bool) -> None:
+    report, task = item.report, item.task
+    if task is None or outcome.url != task.url:
+        raise RuntimeError("executor returned results out of order")
+    report.actions_applied = outcome.actions_applied
+    report.pixel_regions = outcome.pixel_regions
+    report.actions = outcome.actions
+    if outcome.error is not None:
+        report.status = FileStatus.FAILED
+        report.error = outcome.error
+        return
+    report.StudyInstanceUID_deid = outcome.study_deid
+    report.SeriesInstanceUID_deid = outcome.series_deid
+    report.status = FileStatus.SAVED
+    report.url_deid = None if dry_run else task.out_url
+
+
 def _tasks(
-    pending: list[tuple[dict[str, Any], FileReport, str | None]],
+    plan: Sequence[_Planned],
     should_cancel: Callable[[], bool] | None,
     summary: BatchSummary,
 ) -> Iterator[ProcessTask]:
-    for info, _report, out in pending:
+    for item in plan:
+        if item.task is None:
+            continue
         if should_cancel is not None and should_cancel():
             summary.cancelled = True
             return
-        yield ProcessTask(info["url"], out)
-
-
-def _finish(report: FileReport, result: dict[str, Any], out: str | None, spec: JobSpec) -> None:
-    report.StudyInstanceUID_deid = result.get("study_deid")
-    report.SeriesInstanceUID_deid = result.get("series_deid")
-    report.actions_applied = int(result.get("actions_applied", 0))
-    report.pixel_regions = result.get("pixel_regions")
-    report.actions = result.get("actions")
-    if "error" in result:
-        report.status = FileStatus.FAILED
-        report.error = ReportError(**result["error"])
-        report.StudyInstanceUID_deid = None
-        report.SeriesInstanceUID_deid = None
-        return
-    report.status = FileStatus.SAVED
-    report.url_deid = None if spec.dry_run else out
-
-
+        yield item.task

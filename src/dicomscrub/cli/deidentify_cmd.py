@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from dicomscrub.batch import BatchSummary, JobSpec, run_batch
 from dicomscrub.batch.executors import EXECUTORS, default_workers
 from dicomscrub.cli.options import add_policy_arguments, policy_from_args
 from dicomscrub.conditions import Condition, load_conditions_file, parse_condition
+from dicomscrub.errors import ConfigError
+from dicomscrub.storage.integrations import Integration
 from dicomscrub.storage.naming import DEFAULT_NAME_TEMPLATE
 
 __all__ = ["register", "run"]
@@ -67,16 +69,23 @@ def _conditions(args: argparse.Namespace) -> tuple[Condition, ...]:
     return tuple(found)
 
 
-def _integrations(args: argparse.Namespace) -> tuple[Any, Any]:
-    names = (args.input_integration or args.integration, args.output_integration or args.integration)
+def _integrations(args: argparse.Namespace) -> tuple[Integration | None, Integration | None]:
+    names = (
+        args.input_integration or args.integration,
+        args.output_integration or args.integration,
+    )
     if not any(names):
         return None, None
-    from dicomscrub.storage.integrations import load_integration  # type: ignore[attr-defined]
+    from dicomscrub.storage.integrations import load_integration
 
-    return tuple(load_integration(n) if n else None for n in names)  # type: ignore[return-value]
+    inputs, outputs = (load_integration(name) if name else None for name in names)
+    return inputs, outputs
 
 
-def print_summary(summary: BatchSummary, *, dry_run: bool, stream: Any = None) -> None:
+def print_summary(
+    summary: BatchSummary, *, dry_run: bool, timestamp: int, stream: TextIO | None = None
+) -> None:
+    """The end-of-job summary: counts by outcome, failures by code, where the report is."""
     stream = stream or sys.stdout
     verb = "would be saved" if dry_run else "saved"
     print(
@@ -89,9 +98,21 @@ def print_summary(summary: BatchSummary, *, dry_run: bool, stream: Any = None) -
     if summary.cancelled:
         print("  cancelled before every file was processed", file=stream)
     print(f"report: {summary.report_url}", file=stream)
+    print(f"timestamp: {timestamp} (pass --timestamp {timestamp} --resume to resume)", file=stream)
+
+
+def _check_resume(args: argparse.Namespace) -> None:
+    # Output names and the default report name carry the job's timestamp: a resume
+    # with a new one would find none of the earlier outputs and redo the whole job.
+    needs_timestamp = "{timestamp}" in args.name_template or args.report is None
+    if args.resume and args.timestamp is None and needs_timestamp:
+        raise ConfigError(
+            "--resume needs the --timestamp of the run it resumes (printed by that run)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_resume(args)
     policy, key_note = policy_from_args(args)
     conditions = _conditions(args)
     input_integration, output_integration = _integrations(args)
@@ -103,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         name_template=args.name_template,
         timestamp=args.timestamp if args.timestamp is not None else int(time.time()),
         dry_run=args.dry_run,
-        workers=args.workers or default_workers(),
+        workers=default_workers() if args.workers is None else args.workers,
         executor=args.executor,
         resume=args.resume,
         report_url=args.report,
@@ -121,5 +142,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"outputs: {args.out}")
     elif not args.dry_run:
         print("outputs: beside each source")
-    print_summary(summary, dry_run=args.dry_run)
+    print_summary(summary, dry_run=args.dry_run, timestamp=spec.timestamp)
     return 1 if summary.failed else 0

@@ -12,7 +12,6 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from dicomscrub import __version__
 from dicomscrub.errors import ConfigError, DicomscrubError
@@ -34,6 +33,10 @@ _PLUGGABLE = (
 )
 
 
+#: Sub-commands that are part of the core and must always import.
+_REQUIRED = ("dicomscrub.cli.deidentify_cmd", "dicomscrub.cli.inspect_cmd")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse exits with 2 already; keep its message but make it ours.
@@ -51,10 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
-            # An optional part (e.g. the service without its extra) is simply absent.
-            if exc.name and exc.name.startswith("dicomscrub"):
-                if name.rsplit(".", 1)[-1].removesuffix("_cmd") in ("deidentify", "inspect"):
-                    raise
+            # A command not installed (its module, or a third-party package of an extra
+            # such as the service's) is simply absent; a broken module of ours is a bug.
+            missing = exc.name or ""
+            absent = missing == name or not missing.startswith("dicomscrub")
+            if name in _REQUIRED or not absent:
+                raise
             continue
         module.register(sub)
     return parser
@@ -93,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """Console-script entry point."""
     raise SystemExit(main())
-
 
 
 if __name__ == "__main__":

@@ -80,5 +80,7 @@ def policy_from_args(args: argparse.Namespace) -> tuple[Policy, str]:
     )
     note = f"key: {resolved.origin} (fingerprint {resolved.fingerprint})"
     if resolved.generated:
-        note = "generated a new key and stored it: " + note + "; keep it to get the same output later"
+        note = (
+            "generated a new key and stored it: " + note + "; keep it to get the same output later"
+        )
     return policy, note

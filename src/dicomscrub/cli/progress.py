@@ -10,7 +10,7 @@ __all__ = ["Progress"]
 
 
 class Progress:
-    """Reports ``done / total`` to ``stream``; a bar on a TTY, a line every few seconds otherwise."""
+    """Reports ``done / total`` to ``stream``: a bar on a TTY, else a line every few seconds."""
 
     def __init__(self, stream: TextIO | None = None, *, interval: float = 5.0) -> None:
         self.stream = stream or sys.stderr

@@ -23,7 +23,7 @@ _DUMMIES: Final[dict[str, object]] = {
     "ST": _TEXT,
     "UT": _TEXT,
     "UC": _TEXT,
-    "PN": "ANONYMIZED",
+    "PN": "ANONYMIZED^ANONYMIZED",
     "UR": "",
     "US": 0,
     "SS": 0,

@@ -40,6 +40,28 @@ __all__ = ["AppliedAction", "HeaderResult", "scrub_header"]
 _TEXT_VRS: Final = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "AE", "CS", "UR"})
 _STR_VRS: Final = _TEXT_VRS | {"PN", "DA", "DT", "TM", "AS", "DS", "IS", "UI"}
 _DATE_VRS: Final = frozenset({"DA", "DT", "TM"})
+_FREE_TEXT_VRS: Final = frozenset({"LO", "LT", "ST", "UT", "UC"})
+# Coded concepts name things, not people: never cleaned or dummied inside content.
+_CODE_KEYWORDS: Final = frozenset(
+    {
+        "CodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodeMeaning",
+        "LongCodeValue",
+        "URNCodeValue",
+        "MappingResource",
+        "ContextIdentifier",
+        "ContextUID",
+        "ValueType",
+        "RelationshipType",
+        "ContinuityOfContent",
+        "TemplateIdentifier",
+        "MeasurementUnitsCodeSequence",
+    }
+)
+#: Text that stands in for content that was removed where a value must remain.
+_REMOVED_TEXT: Final = "REMOVED"
 _PATIENT_NAME: Final = 0x00100010
 _PATIENT_ID: Final = 0x00100020
 
@@ -110,6 +132,7 @@ class _Scrubber:
         self.modified_dates = Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in self.options
         self.full_dates = Option.RETAIN_LONGITUDINAL_FULL_DATES in self.options
         self.retain_uids = Option.RETAIN_UIDS in self.options
+        self.context: str | None = None
 
     # -- recording -------------------------------------------------------------------
     def record(self, path: str, tag: int, keyword: str, action: str, changed: bool) -> None:
@@ -155,8 +178,8 @@ class _Scrubber:
                     out.append(v)
                     continue
                 text = str(v)
-                cleaned, _ = self.phi.clean_text(text)
-                out.append(cleaned)
+                cleaned, n = self.phi.clean_text(text)
+                out.append(cleaned if cleaned or not n else _REMOVED_TEXT)
             if vr == "PN":
                 elem.value = ""
                 return "Z"
@@ -222,9 +245,17 @@ class _Scrubber:
                 del ds[ctag]
                 self.record(f"{prefix}{_tag_text(ctag)}", ctag, "", "X", True)
 
-    def walk_items(self, elem: DataElement, path: str) -> None:
-        for index, item in enumerate(elem.value or ()):
-            self.walk(item, f"{path}[{index}].")
+    def walk_items(self, elem: DataElement, path: str, context: str | None = None) -> None:
+        """Walk the items of a sequence; ``context`` is ``"D"`` or ``"C"`` when the sequence
+        itself is to be dummied or cleaned, which then governs its unlisted content."""
+        outer = self.context
+        if context is not None:
+            self.context = context
+        try:
+            for index, item in enumerate(elem.value or ()):
+                self.walk(item, f"{path}[{index}].")
+        finally:
+            self.context = outer
 
     def find_override(self, tag: int) -> Override | None:
         for override in self.policy.overrides:
@@ -287,6 +318,16 @@ class _Scrubber:
                     _set_values(elem, after)
                     self.record(path, tag, keyword, "U", True)
                     return
+            if rule is None and vr in _FREE_TEXT_VRS and keyword not in _CODE_KEYWORDS:
+                # Unlisted free text is kept minus this file's own PHI values; inside
+                # content to be dummied (D) it is replaced, inside content to be
+                # cleaned (C) PHI-shaped runs go too.
+                if self.context == "D":
+                    elem.value = _REMOVED_TEXT
+                    self.record(path, tag, keyword, "D", True)
+                else:
+                    self.scrub_free_text(elem, path, patterns=self.context == "C")
+                return
             self.record(path, tag, keyword, "K", False)
         elif action is Action.UID:
             if vr == "SQ":
@@ -302,7 +343,7 @@ class _Scrubber:
                 self.record(path, tag, keyword, "D", True)
         elif action is Action.DUMMY:
             if vr == "SQ":
-                self.walk_items(elem, path)
+                self.walk_items(elem, path, "D")
                 self.record(path, tag, keyword, "D", False)
             elif vr == "UI":
                 after = [self.uid(str(v)) if v else v for v in _values(elem)]
@@ -313,12 +354,27 @@ class _Scrubber:
                 self.record(path, tag, keyword, "D", True)
         else:  # CLEAN
             if vr == "SQ":
-                self.walk_items(elem, path)
+                self.walk_items(elem, path, "C")
                 self.record(path, tag, keyword, "C", False)
                 return
             before = elem.value
             done = self.clean(elem)
             self.record(path, tag, keyword, done, elem.value != before)
+
+    def scrub_free_text(self, elem: DataElement, path: str, *, patterns: bool = False) -> None:
+        values = _values(elem)
+        out = []
+        removed = 0
+        for v in values:
+            if v is None or v == "":
+                out.append(v)
+                continue
+            cleaned, n = self.phi.clean_text(str(v), patterns=patterns)
+            removed += n
+            out.append(cleaned if cleaned or not n else _REMOVED_TEXT)
+        if removed:
+            _set_values(elem, out)
+        self.record(path, int(elem.tag), elem.keyword or "", "C" if removed else "K", bool(removed))
 
     def default_action(self, elem: DataElement) -> Action:
         vr = elem.VR
@@ -327,13 +383,14 @@ class _Scrubber:
         if vr == "UI":
             return Action.KEEP  # remapped in KEEP unless standard-defined (see uid())
         if vr == "PN":
-            return Action.REMOVE
+            return Action.DUMMY if self.context else Action.REMOVE
         if vr in _DATE_VRS:
             if self.full_dates:
                 return Action.KEEP
             if self.modified_dates:
                 return Action.CLEAN
-            return Action.REMOVE
+            # Inside content items a date is often Type 1: replace rather than remove.
+            return Action.DUMMY if self.context else Action.REMOVE
         return Action.KEEP
 
     def remove_group(self, ds: Dataset, group: int, path: str) -> None:

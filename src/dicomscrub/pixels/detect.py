@@ -142,19 +142,19 @@ def _noise_sigma(gray: Uint8Image) -> float:
     if textured.size == 0:
         return 0.0
     # Half of the pixels of flat noise differ by more than 0.954 sigma*sqrt(2).
-    return float(np.median(textured)) / (0.954 * np.sqrt(2))
+    return float(np.median(textured)) / (0.954 * 2**0.5)
 
 
 def has_text_candidates(image: Uint8Image) -> bool:
     """Whether ``image`` holds glyph strokes; False means clearly text-free."""
     import cv2
 
-    gray = image.max(axis=2) if image.ndim == 3 else image
+    gray: Uint8Image = image.max(axis=2) if image.ndim == 3 else image
     if int(gray.max()) - int(gray.min()) < _MIN_STROKE_CONTRAST:
         return False
     # A light blur takes the edge off pixel noise; a small top-hat keeps only structures
     # a few pixels wide (glyph strokes), not the edges of anatomy.
-    smooth = cv2.GaussianBlur(np.ascontiguousarray(gray), (3, 3), 0.7)
+    smooth = np.asarray(cv2.GaussianBlur(np.ascontiguousarray(gray), (3, 3), 0.7), np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_STROKE_KERNEL, _STROKE_KERNEL))
     response = np.maximum(
         cv2.morphologyEx(smooth, cv2.MORPH_TOPHAT, kernel),  # bright text (the usual case)
@@ -162,7 +162,7 @@ def has_text_candidates(image: Uint8Image) -> bool:
     )
     threshold = max(_MIN_STROKE_CONTRAST, _NOISE_FACTOR * _noise_sigma(smooth))
     strokes = (response >= threshold).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     w = stats[1:, cv2.CC_STAT_WIDTH]
     h = stats[1:, cv2.CC_STAT_HEIGHT]
     long_side, short_side = np.maximum(w, h), np.maximum(np.minimum(w, h), 1)

@@ -101,7 +101,8 @@ def _colour_to_uint8(frame: npt.NDArray[np.generic]) -> Uint8Image:
     if frame.dtype == np.uint8:
         return np.ascontiguousarray(frame, dtype=np.uint8)
     top = max(float(frame.max()), 1.0)
-    return np.clip(frame.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+    out: Uint8Image = np.clip(frame.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+    return out
 
 
 def iter_tiles(

@@ -1,5 +1,5 @@
 """Per-file reports: the reference API's JSON object per input, plus our additions."""
 
-from dicomscrub.report.models import ReportError, FileReport, FileStatus
+from dicomscrub.report.models import FileReport, FileStatus, ReportError
 
-__all__ = ["ReportError", "FileReport", "FileStatus"]
+__all__ = ["FileReport", "FileStatus", "ReportError"]

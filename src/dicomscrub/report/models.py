@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["REFERENCE_KEYS", "ReportError", "FileReport", "FileStatus"]
+__all__ = ["REFERENCE_KEYS", "FileReport", "FileStatus", "ReportError"]
 
 REFERENCE_KEYS = (
     "url",
@@ -59,10 +59,10 @@ class FileReport:
 
     url: str
     status: FileStatus = FileStatus.FAILED
-    StudyInstanceUID: str | None = None  # noqa: N815 - the reference's key
-    StudyInstanceUID_deid: str | None = None  # noqa: N815
-    SeriesInstanceUID: str | None = None  # noqa: N815
-    SeriesInstanceUID_deid: str | None = None  # noqa: N815
+    StudyInstanceUID: str | None = None
+    StudyInstanceUID_deid: str | None = None
+    SeriesInstanceUID: str | None = None
+    SeriesInstanceUID_deid: str | None = None
     save_conditions_evaluations: list[dict[str, Any]] = field(default_factory=list)
     save_condition: bool = True
     save_condition_series_agg: bool = True

@@ -36,6 +36,7 @@ __all__ = [
     "report_page",
     "request_cancel",
     "requeue_interrupted",
+    "requeue_job",
     "saved_urls",
 ]
 
@@ -229,14 +230,22 @@ def requeue_interrupted(engine: Engine) -> list[str]:
     a process that no longer exists.
     """
     with Session(engine) as session, session.begin():
-        ids = list(
-            session.scalars(select(JobRow.id).where(JobRow.state == JobState.RUNNING.value))
-        )
+        ids = list(session.scalars(select(JobRow.id).where(JobRow.state == JobState.RUNNING.value)))
         if ids:
             session.execute(
                 update(JobRow).where(JobRow.id.in_(ids)).values(state=JobState.PENDING.value)
             )
         return ids
+
+
+def requeue_job(engine: Engine, job_id: str) -> None:
+    """Put one running job back to pending (its worker process died)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == JobState.RUNNING.value)
+            .values(state=JobState.PENDING.value)
+        )
 
 
 def record_report(engine: Engine, job_id: str, report: FileReport) -> None:

@@ -321,7 +321,8 @@ def _ct_background(rng: np.random.Generator, h: int = 512, w: int = 512) -> Floa
         img[bone & body] = rng.uniform(300, 1500)
     img += (yy / h - 0.5) * rng.uniform(-60, 60)
     img += rng.normal(0, rng.uniform(8, 25), (h, w)).astype(np.float32)
-    return np.clip(img + 1024.0, 0, 4095)
+    out: FloatImage = np.clip(img + 1024.0, 0, 4095)
+    return out
 
 
 def _xr_background(rng: np.random.Generator, h: int, w: int) -> FloatImage:
@@ -511,12 +512,18 @@ def _make_us(r: random.Random, rng: np.random.Generator, p: SyntheticPatient, lo
             y += alpha.shape[0] + 6
     if r.random() < 0.7:
         c.occupied[fan] = False
-        text, category = r.choice(
-            (("LIVER", None), ("RT KIDNEY", None), ("SAG", None), (phi[0][0], "name"))
-        )
-        alpha = _render(text, font, size)
+        fan_text: list[tuple[str, str | None]] = [
+            ("LIVER", None),
+            ("RT KIDNEY", None),
+            ("SAG", None),
+            (phi[0][0], "name"),
+        ]
+        label, label_category = r.choice(fan_text)
+        alpha = _render(label, font, size)
         region = (int(w * 0.35), int(h * 0.35), int(w * 0.65), int(h * 0.85))
-        c.burn_somewhere(r, alpha, region, r.choice(colours), _truth(text, category, size, low=low))
+        c.burn_somewhere(
+            r, alpha, region, r.choice(colours), _truth(label, label_category, size, low=low)
+        )
     return c
 
 
@@ -537,13 +544,15 @@ def _make_xr(r: random.Random, rng: np.random.Generator, p: SyntheticPatient) ->
         alpha = _render(text, font, size)
         y -= alpha.shape[0] + size // 2
         c.burn(alpha, w - 40 - alpha.shape[1], y, value, _truth(text, None, size), 1)
-    text, category = r.choice(
-        ((f"{phi[4][0]} PORTABLE", "institution"), ("PORTABLE AP SUPINE", None))
-    )
+    side_text: list[tuple[str, str | None]] = [
+        (f"{phi[4][0]} PORTABLE", "institution"),
+        ("PORTABLE AP SUPINE", None),
+    ]
+    label, label_category = r.choice(side_text)
     rot, rsize = r.choice((90, 270)), r.choice((24, 32))
-    alpha = _render(text, font, rsize, rot)
+    alpha = _render(label, font, rsize, rot)
     region = (int(w * 0.75), int(h * 0.1), w - 20, int(h * 0.95))
-    c.burn_somewhere(r, alpha, region, value, _truth(text, category, rsize, rot))
+    c.burn_somewhere(r, alpha, region, value, _truth(label, label_category, rsize, rot))
     marker, msize = r.choice(("L", "R")), r.choice((48, 64, 80))
     alpha = _render(marker, r.choice(_fonts()[:-1]), msize)
     region = (int(w * 0.05), int(h * 0.3), int(w * 0.3), int(h * 0.7))
@@ -554,7 +563,9 @@ def _make_xr(r: random.Random, rng: np.random.Generator, p: SyntheticPatient) ->
 def make_burned_image(
     kind: str, seed: int
 ) -> tuple[npt.NDArray[np.generic], FrameMeta, list[GroundTruthBox]]:
-    """A synthetic frame of ``kind`` (see :data:`IMAGE_KINDS`) with text of ``patient_for_seed(seed)``.
+    """A synthetic frame of ``kind`` (:data:`IMAGE_KINDS`) with its patient's text burned in.
+
+    The patient is ``patient_for_seed(seed)``.
 
     Returns the pixels as pydicom would decode them (uint16 12-bit grey for CT/X-ray,
     RGB uint8 for ultrasound), their metadata, and the ground-truth boxes. Half of the

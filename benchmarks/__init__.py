@@ -1,0 +1,1 @@
+"""dicomscrub benchmarks: ``python -m benchmarks.run [--quick]`` (see README.md)."""

@@ -1,0 +1,263 @@
+"""Burned-in text: recall, non-PHI kept, false area and speed, beside Presidio.
+
+Images come from :mod:`dicomscrub.synthetic.burned_text` (CT 512², low-contrast CT,
+a text-size sweep, RGB ultrasound, 2k 12-bit X-rays, half MONOCHROME1), ~100 with
+``quick=False``, 20 with ``quick=True``. Scoring follows ``shared/ocr_bench/score.py``:
+a ground-truth text box counts as found when >= 90 % of its area is redacted; a non-PHI
+box counts as kept when < 20 % of it is redacted; the false-positive area is the
+redacted share of the pixels farther than 5 px from every ground-truth box.
+
+Presidio's ``DicomImageRedactorEngine`` (Tesseract OCR; PHI from the DICOM header via
+``use_metadata=True`` plus its pattern recognisers) runs on the same images when
+``presidio-image-redactor`` and the ``tesseract`` binary are installed. Its spaCy
+model ``en_core_web_lg`` is a run-time download from outside PyPI, so it gets a blank
+English spaCy pipeline saved to a temporary folder: no NER, so person names are
+found through the header deny-list only, which is what matters for burned-in PHI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pydicom
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from dicomscrub.phi import PhiValues, collect_phi
+from dicomscrub.pixels.finders import AllTextFinder, SensitiveTextFinder
+from dicomscrub.pixels.types import Box, FrameMeta
+from dicomscrub.synthetic.burned_text import (
+    GroundTruthBox,
+    make_background,
+    make_burned_image,
+    patient_for_seed,
+)
+
+PLAN_FULL = (("ct", 30), ("us", 25), ("xr", 15), ("sizes", 15), ("ct_low", 8), ("us_low", 7))
+PLAN_QUICK = (("ct", 6), ("us", 5), ("xr", 3), ("sizes", 3), ("ct_low", 2), ("us_low", 1))
+SEED_BASE = 5000
+Rect = tuple[int, int, int, int]
+
+
+@dataclass
+class Sample:
+    """One benchmark image with everything each engine needs."""
+
+    kind: str
+    pixels: npt.NDArray[np.generic]
+    meta: FrameMeta
+    truths: list[GroundTruthBox]
+    ds: pydicom.Dataset
+    phi: PhiValues
+
+
+@dataclass
+class Tally:
+    """Scores of one engine over all images."""
+
+    found: list[bool] = field(default_factory=list)
+    phi_found: list[bool] = field(default_factory=list)
+    nonphi_kept: list[bool] = field(default_factory=list)
+    fp_area: list[float] = field(default_factory=list)
+    ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    leaks: list[str] = field(default_factory=list)
+
+
+def to_dataset(pixels: npt.NDArray[np.generic], meta: FrameMeta, seed: int) -> pydicom.Dataset:
+    """A minimal DICOM dataset holding ``pixels`` and the synthetic patient's header."""
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.Modality = meta.modality or "OT"
+    patient_for_seed(seed).apply_to(ds)
+    ds.Rows, ds.Columns = pixels.shape[:2]
+    colour = pixels.ndim == 3
+    ds.SamplesPerPixel = 3 if colour else 1
+    ds.PhotometricInterpretation = meta.photometric
+    if colour:
+        ds.PlanarConfiguration = 0
+    ds.BitsAllocated = 8 if pixels.dtype == np.uint8 else 16
+    ds.BitsStored = meta.bits_stored
+    ds.HighBit = meta.bits_stored - 1
+    ds.PixelRepresentation = meta.pixel_representation
+    if meta.window_center is not None and meta.window_width is not None:
+        ds.WindowCenter, ds.WindowWidth = meta.window_center, meta.window_width
+    ds.RescaleSlope, ds.RescaleIntercept = meta.rescale_slope, meta.rescale_intercept
+    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+    return ds
+
+
+def make_samples(quick: bool) -> list[Sample]:
+    samples = []
+    seed = SEED_BASE
+    for kind, count in PLAN_QUICK if quick else PLAN_FULL:
+        for _ in range(count):
+            pixels, meta, truths = make_burned_image(kind, seed)
+            ds = to_dataset(pixels, meta, seed)
+            samples.append(Sample(kind, pixels, meta, truths, ds, collect_phi(ds)))
+            seed += 1
+    return samples
+
+
+def score(sample: Sample, rects: Sequence[Rect], tally: Tally, ms: float) -> None:
+    h, w = sample.pixels.shape[:2]
+    mask = np.zeros((h, w), bool)
+    for x0, y0, x1, y1 in rects:
+        mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = True
+    zone = np.zeros((h, w), bool)
+    for t in sample.truths:
+        cover = float(mask[t.y0 : t.y1, t.x0 : t.x1].mean())
+        tally.found.append(cover >= 0.9)
+        if t.phi:
+            tally.phi_found.append(cover >= 0.9)
+            if cover < 0.9:
+                tally.leaks.append(f"{sample.kind}:{t.category}:{t.size}px:{cover:.2f}")
+        else:
+            tally.nonphi_kept.append(cover < 0.2)
+        zone[max(0, t.y0 - 5) : t.y1 + 5, max(0, t.x0 - 5) : t.x1 + 5] = True
+    tally.fp_area.append(float(mask[~zone].mean()))
+    tally.ms[sample.kind.split("_")[0]].append(ms)
+
+
+def run_finder(name: str, make: Callable[[Sample], Any], samples: Sequence[Sample]) -> Tally:
+    tally = Tally()
+    for s in samples:
+        finder = make(s)
+        start = time.perf_counter()
+        boxes: list[Box] = finder.find(s.pixels, s.meta)
+        ms = (time.perf_counter() - start) * 1000
+        score(s, [(b.x0, b.y0, b.x1, b.y1) for b in boxes], tally, ms)
+    print(f"  {name}: done", flush=True)
+    return tally
+
+
+def presidio_available() -> bool:
+    return (
+        importlib.util.find_spec("presidio_image_redactor") is not None
+        and shutil.which("tesseract") is not None
+        and importlib.util.find_spec("spacy") is not None
+    )
+
+
+def make_presidio(model_dir: str) -> Any:
+    """Presidio's DICOM redactor on a blank English spaCy pipeline (works offline)."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_image_redactor import DicomImageRedactorEngine, ImageAnalyzerEngine
+
+    spacy.blank("en").to_disk(model_dir)
+    nlp = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": model_dir}],
+        }
+    ).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
+    return DicomImageRedactorEngine(image_analyzer_engine=ImageAnalyzerEngine(analyzer))
+
+
+def run_presidio(samples: Sequence[Sample]) -> Tally:
+    # Tesseract's OpenMP threads slow it down 4x on 2 cores (shared/ocr_bench RESULTS.md).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    tally = Tally()
+    with tempfile.TemporaryDirectory() as model_dir:
+        engine = make_presidio(model_dir)
+        engine.redact_and_return_bbox(samples[0].ds, fill="contrast", padding_width=25)
+        for s in samples:
+            start = time.perf_counter()
+            _, bboxes = engine.redact_and_return_bbox(s.ds, fill="contrast", use_metadata=True)
+            ms = (time.perf_counter() - start) * 1000
+            rects = [
+                (b["left"], b["top"], b["left"] + b["width"], b["top"] + b["height"])
+                for b in bboxes
+            ]
+            score(s, rects, tally, ms)
+    print("  presidio: done", flush=True)
+    return tally
+
+
+def pct(values: Sequence[bool]) -> str:
+    return f"{100 * sum(values) / len(values):.1f}" if values else "—"
+
+
+def median_ms(tally: Tally, kind: str) -> str:
+    values = tally.ms.get(kind)
+    return f"{statistics.median(values):.0f}" if values else "—"
+
+
+def blank_frame_ms(rounds: int) -> dict[str, str]:
+    """Median ms of each finder on text-free 512² CT slices (the pre-filter's case)."""
+    out = {}
+    phi = PhiValues(names=("NOBODY",))
+    finders: dict[str, Any] = {"all-text": AllTextFinder(), "sensitive-text": SensitiveTextFinder(phi)}
+    for name, finder in finders.items():
+        times = []
+        for seed in range(rounds):
+            pixels, meta = make_background("ct", 900 + seed)
+            start = time.perf_counter()
+            boxes = finder.find(pixels, meta)
+            times.append((time.perf_counter() - start) * 1000)
+            assert not boxes or name == "all-text"
+        out[name] = f"{statistics.median(times):.1f}"
+    return out
+
+
+def main(quick: bool) -> None:
+    samples = make_samples(quick)
+    n_items = sum(len(s.truths) for s in samples)
+    n_phi = sum(t.phi for s in samples for t in s.truths)
+    print(f"pixels: {len(samples)} images, {n_items} text items ({n_phi} PHI)", flush=True)
+    warm = samples[0]
+    AllTextFinder().find(warm.pixels, warm.meta)
+    SensitiveTextFinder(warm.phi).find(warm.pixels, warm.meta)
+    tallies: dict[str, Tally] = {
+        "dicomscrub all-text": run_finder("all-text", lambda s: AllTextFinder(), samples),
+        "dicomscrub all-text, no pre-filter": run_finder(
+            "all-text, no pre-filter", lambda s: AllTextFinder(prefilter=False), samples
+        ),
+        "dicomscrub sensitive-text": run_finder(
+            "sensitive-text", lambda s: SensitiveTextFinder(s.phi), samples
+        ),
+    }
+    if presidio_available():
+        tallies["Presidio DicomImageRedactorEngine"] = run_presidio(samples)
+    else:
+        print("  presidio: skipped (presidio-image-redactor or tesseract missing)")
+    print()
+    print(
+        "| engine | box recall % | PHI-box recall % | non-PHI kept % | FP area % "
+        "| ms/frame CT 512² | US | X-ray 2k | sizes (CT) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, t in tallies.items():
+        fp = 100 * statistics.mean(t.fp_area)
+        print(
+            f"| {name} | {pct(t.found)} | {pct(t.phi_found)} | {pct(t.nonphi_kept)} | {fp:.2f} "
+            f"| {median_ms(t, 'ct')} | {median_ms(t, 'us')} | {median_ms(t, 'xr')} "
+            f"| {median_ms(t, 'sizes')} |"
+        )
+    blank = blank_frame_ms(5 if quick else 15)
+    print()
+    print(
+        f"text-free 512² CT slice, median ms: all-text {blank['all-text']}, "
+        f"sensitive-text {blank['sensitive-text']}"
+    )
+    for name, t in tallies.items():
+        if t.leaks:
+            print(f"PHI boxes missed by {name}: {', '.join(sorted(t.leaks))}")
