@@ -149,7 +149,9 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def copy_examples(folder: Path, names: tuple[str, ...] = ("CT_small.dcm", "MR_small.dcm")) -> list[str]:
+def copy_examples(
+    folder: Path, names: tuple[str, ...] = ("CT_small.dcm", "MR_small.dcm")
+) -> list[str]:
     """Copy pydicom's example files into ``folder``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

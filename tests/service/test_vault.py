@@ -28,7 +28,9 @@ def test_seal_and_open_round_trip_without_plaintext(tmp_path: Path) -> None:
 
 def test_other_secret_cannot_open(tmp_path: Path) -> None:
     token = load_vault(tmp_path / "a.key", env={}).seal({"k": SECRET})
-    other = load_vault(tmp_path / "b.key", env={"DICOMSCRUB_SECRET_KEY": Fernet.generate_key().decode()})
+    other = load_vault(
+        tmp_path / "b.key", env={"DICOMSCRUB_SECRET_KEY": Fernet.generate_key().decode()}
+    )
     with pytest.raises(ConfigError, match="server secret has changed"):
         other.open(token)
     assert not (tmp_path / "b.key").exists()

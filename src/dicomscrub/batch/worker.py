@@ -106,8 +106,6 @@ def report_error(exc: BaseException, *, writing: bool = False) -> ReportError:
         if exc.retryable or remote:
             return ReportError("storage", message + (" (retryable)" if exc.retryable else ""))
         return ReportError("unreadable", message)
-    if isinstance(exc, OSError):
-        return ReportError("output-unwritable" if writing else "unreadable", type(exc).__name__)
     return ReportError("internal", f"{type(exc).__name__} while processing the file")
 
 

@@ -116,6 +116,8 @@ def _values(elem: DataElement) -> list[Any]:
 
 
 def _set_values(elem: DataElement, values: list[Any]) -> None:
+    if not values:
+        return
     elem.value = values[0] if len(values) == 1 else values
 
 
@@ -207,6 +209,8 @@ class _Scrubber:
                 creators[(group, element)] = str(value).strip() if value is not None else ""
         for tag in list(ds.keys()):
             tag = BaseTag(tag)
+            if tag not in ds:
+                continue  # removed with its overlay or curve group
             elem = ds[tag]
             path = f"{prefix}{_tag_text(tag)}"
             group, element = tag.group, tag.element

@@ -33,9 +33,11 @@ def add_provenance(ds: Dataset, policy: Policy, *, pixels_cleaned: bool) -> None
         codes.append(CLEAN_PIXEL_DATA_CODE)
     codes += sorted(option.code for option in policy.options)
     ds.PatientIdentityRemoved = "YES"
-    names = ", ".join(sorted(o.value for o in policy.options)) or "none"
-    ds.DeidentificationMethod = f"dicomscrub {__version__}; PS3.15 Basic Profile; options: {names}"[
-        :64
+    # LO is 1-n: one value per fact keeps each within the 64-character limit.
+    ds.DeidentificationMethod = [
+        f"dicomscrub {__version__}",
+        "PS3.15 Basic Application Confidentiality Profile",
+        *sorted(o.value for o in policy.options),
     ]
     ds.DeidentificationMethodCodeSequence = Sequence([_code_item(*c) for c in codes])
     if Option.RETAIN_LONGITUDINAL_FULL_DATES in policy.options:
