@@ -34,13 +34,20 @@ from pathlib import Path
 import psutil
 import pydicom
 
-from dicomscrub.synthetic.patients import make_patients, write_series
+from dicomscrub.synthetic.patients import (
+    SyntheticPatient,
+    find_phi,
+    make_patients,
+    planted_phi,
+    write_series,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench-data" / "header"
 SIZE = 512
 SERIES_LENGTH = 100
 SAMPLE_SECONDS = 0.02
+PHI_SAMPLE = 20
 GENERATOR_VERSION = "1"
 
 TARGET_1W_VS_PYDICOM = 0.8
@@ -57,10 +64,17 @@ class Run:
     files: int
     peak_rss_mb: float
     exit_code: int
+    phi_files: int
+    phi_sampled: int
 
     @property
     def files_per_second(self) -> float:
         return self.files / self.seconds if self.seconds else 0.0
+
+
+def corpus_patients(n: int) -> list[SyntheticPatient]:
+    """The patients of the ``n``-file corpus: two series of 100 files each."""
+    return make_patients(math.ceil(math.ceil(n / SERIES_LENGTH) / 2), seed=1)
 
 
 def ensure_corpus(n: int) -> Path:
@@ -71,7 +85,7 @@ def ensure_corpus(n: int) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     series = math.ceil(n / SERIES_LENGTH)
-    patients = make_patients(math.ceil(series / 2), seed=1)
+    patients = corpus_patients(n)
     start = time.perf_counter()
     written = 0
     for index in range(series):
@@ -121,8 +135,20 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measure(name: str, command: list[str], out: Path) -> Run:
-    """Run ``command`` to completion; time it, sample its tree's RSS, count its outputs."""
+def _phi_left(out: Path, strings: list[str]) -> tuple[int, int]:
+    """(files still holding planted PHI, files checked) over a sample of the outputs."""
+    outputs = sorted(p for p in out.rglob("*.dcm") if p.is_file())
+    step = max(1, len(outputs) // PHI_SAMPLE)
+    sample = outputs[::step][:PHI_SAMPLE]
+    return sum(1 for p in sample if find_phi(p.read_bytes(), strings)), len(sample)
+
+
+def measure(name: str, command: list[str], out: Path, strings: list[str]) -> Run:
+    """Run ``command`` to completion; time it, sample its tree's RSS, check its outputs.
+
+    A sample of the outputs is scanned for the planted PHI afterwards (outside the
+    timing), so a fast job that leaves PHI behind shows it in the table.
+    """
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -133,8 +159,9 @@ def measure(name: str, command: list[str], out: Path) -> Run:
         time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - start
     files = sum(1 for p in out.rglob("*") if p.is_file() and p.suffix != ".jsonl")
+    phi_files, phi_sampled = _phi_left(out, strings)
     shutil.rmtree(out, ignore_errors=True)
-    return Run(name, seconds, files, peak / 2**20, child.returncode)
+    return Run(name, seconds, files, peak / 2**20, child.returncode, phi_files, phi_sampled)
 
 
 def _dicomscrub(src: Path, work: Path, workers: int) -> list[str]:
@@ -178,6 +205,7 @@ def _dicognito(src: Path, out: Path) -> list[str]:
 def run_all(n: int) -> list[Run]:
     """Generate or reuse the corpus and measure every job on it."""
     src = ensure_corpus(n)
+    strings = [s for p in corpus_patients(n) for s in planted_phi(p)]
     work = DATA / "work"
     work.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -189,17 +217,17 @@ def run_all(n: int) -> list[Run]:
         str(src),
         str(work / "out-pydicom"),
     ]
-    runs.append(measure("pydicom read+write", pydicom_cmd, work / "out-pydicom"))
+    runs.append(measure("pydicom read+write", pydicom_cmd, work / "out-pydicom", strings))
     if importlib.util.find_spec("dicomscrub.cli.main") is not None:
         for workers in (1, 2):
             command = _dicomscrub(src, work, workers)
-            runs.append(measure(f"dicomscrub {workers}w", command, work / f"out-{workers}w"))
+            out = work / f"out-{workers}w"
+            runs.append(measure(f"dicomscrub {workers}w", command, out, strings))
     else:
         print("dicomscrub.cli.main is not importable: (b) and (c) not measured", flush=True)
     if importlib.util.find_spec("dicognito") is not None:
-        runs.append(
-            measure("dicognito", _dicognito(src, work / "out-dicognito"), work / "out-dicognito")
-        )
+        out = work / "out-dicognito"
+        runs.append(measure("dicognito", _dicognito(src, out), out, strings))
     else:
         print("dicognito is not installed (pip install dicognito): (d) not measured", flush=True)
     return runs
@@ -214,11 +242,15 @@ def _ratio(runs: dict[str, Run], top: str, bottom: str) -> float | None:
 def report(n: int, runs: list[Run]) -> dict[str, object]:
     """Print the table and the target checks; return them as JSON-ready data."""
     print(f"\nheader benchmark: {n} CT files, {SIZE}x{SIZE} int16, tag-only, 2 cores")
-    print(f"{'job':<22}{'seconds':>9}{'files':>7}{'files/s':>10}{'peak RSS MB':>13}{'exit':>6}")
+    print(
+        f"{'job':<22}{'seconds':>9}{'files':>7}{'files/s':>10}{'peak RSS MB':>13}{'exit':>6}"
+        f"{'PHI left':>10}"
+    )
     for run in runs:
         print(
             f"{run.name:<22}{run.seconds:>9.1f}{run.files:>7}{run.files_per_second:>10.1f}"
             f"{run.peak_rss_mb:>13.0f}{run.exit_code:>6}"
+            f"{f'{run.phi_files}/{run.phi_sampled}':>10}"
         )
     by_name = {r.name: r for r in runs}
     checks: dict[str, tuple[float | None, str, Callable[[float], bool]]] = {

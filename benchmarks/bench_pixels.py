@@ -205,7 +205,10 @@ def blank_frame_ms(rounds: int) -> dict[str, str]:
     """Median ms of each finder on text-free 512² CT slices (the pre-filter's case)."""
     out = {}
     phi = PhiValues(names=("NOBODY",))
-    finders: dict[str, Any] = {"all-text": AllTextFinder(), "sensitive-text": SensitiveTextFinder(phi)}
+    finders: dict[str, Any] = {
+        "all-text": AllTextFinder(),
+        "sensitive-text": SensitiveTextFinder(phi),
+    }
     for name, finder in finders.items():
         times = []
         for seed in range(rounds):

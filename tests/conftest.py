@@ -23,7 +23,9 @@ def key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """No test reads or writes the real user's config folder or key."""
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("DICOMSCRUB_CONFIG_DIR", str(folder))

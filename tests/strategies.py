@@ -13,8 +13,8 @@ uid_component = st.one_of(
     st.just("0"),
     st.integers(min_value=1, max_value=10**12).map(str),
 )
-valid_uid = st.lists(uid_component, min_size=2, max_size=8).map(".".join).filter(
-    lambda u: len(u) <= 64
+valid_uid = (
+    st.lists(uid_component, min_size=2, max_size=8).map(".".join).filter(lambda u: len(u) <= 64)
 )
 
 #: Sequences to nest inside one another, from the table's walked ones (U, D, C) and

@@ -85,7 +85,9 @@ def test_dcmdump_reads_every_output(path: Path, tmp_path: Path) -> None:
         return
     target = tmp_path / "out.dcm"
     target.write_bytes(out)
-    proc = subprocess.run(["dcmdump", "-q", str(target)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["dcmdump", "-q", str(target)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "E:" not in proc.stderr, proc.stderr[-2000:]
 

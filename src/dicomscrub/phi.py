@@ -12,11 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
+
+from dicomscrub.fastvalues import ElementView, simple_codec
 
 __all__ = ["PhiValues", "collect_phi", "iter_dates_in_text"]
 
@@ -79,7 +83,20 @@ _OTHER_KEYWORDS: Final = frozenset(
     }
 )
 
-_MONTHS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS: Final = (
+    "JAN",
+    "FEB",
+    "MAR",
+    "APR",
+    "MAY",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OCT",
+    "NOV",
+    "DEC",
+)
 _MONTH_RE: Final = r"(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*\.?"
 _DATE_PATTERNS: Final = (
     re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"),  # YYYYMMDD
@@ -164,7 +181,6 @@ class PhiValues:
     dates: tuple[dt.date, ...] = ()
     institutions: tuple[str, ...] = ()
     other: tuple[str, ...] = ()
-    _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # never show values
         return (
@@ -182,6 +198,14 @@ class PhiValues:
             ((p, c) for p, c in phrases if len(_norm(p).replace(" ", "")) >= 2),
             key=lambda pc: -len(pc[0]),
         )
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str] | None:
+        return self._phrase_regex()
+
+    @cached_property
+    def _phrase_list(self) -> list[tuple[str, str]]:
+        return self._phrases()
 
     def _phrase_regex(self) -> re.Pattern[str] | None:
         parts = []
@@ -206,7 +230,7 @@ class PhiValues:
             return "date"
         tokens = set(_TOKEN_RE.findall(upper))
         compact = _norm(upper)
-        for phrase, category in self._phrases():
+        for phrase, category in self._phrase_list:
             norm = _norm(phrase)
             if not norm:
                 continue
@@ -232,7 +256,7 @@ class PhiValues:
         """
         spans: list[tuple[int, int]] = []
         upper = text.upper()
-        regex = self._phrase_regex()
+        regex = self._regex
         if regex is not None:
             spans += [m.span() for m in regex.finditer(upper)]
         if patterns:
@@ -261,7 +285,7 @@ def _name_forms(value: PersonName | str) -> list[str]:
     pn = value if isinstance(value, PersonName) else PersonName(str(value))
     forms: list[str] = []
     for group in (pn, pn.ideographic, pn.phonetic):
-        text = str(group) if group is pn else (group or "")
+        text = str(group) if group is pn else str(group or "")
         if not text:
             continue
         comps = [c.strip() for c in text.split("^") if c.strip()]
@@ -289,6 +313,22 @@ def _strings(value: object) -> list[str]:
         return [str(value)]
 
 
+_PHI_VRS: Final = frozenset({"SQ", "PN"})
+_KEYWORD_TAGS: Final = frozenset(
+    tag
+    for kw in _ID_KEYWORDS | _DATE_KEYWORDS | _PLACE_KEYWORDS | _OTHER_KEYWORDS
+    if (tag := tag_for_keyword(kw)) is not None
+)
+
+
+def _vr_of(tag: int) -> str | None:
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return None
+    return vr if len(vr) == 2 else None
+
+
 def collect_phi(ds: Dataset) -> PhiValues:
     """Collect the PHI values of ``ds`` (all sequence depths; private elements too).
 
@@ -301,8 +341,15 @@ def collect_phi(ds: Dataset) -> PhiValues:
     places: list[str] = []
     other: list[str] = []
 
+    codec = simple_codec(ds)
+
     def walk(d: Dataset) -> None:
-        for elem in d:
+        for tag in list(d.keys()):
+            raw = d.get_item(tag)
+            vr = raw.VR or _vr_of(tag)
+            if vr is not None and vr not in _PHI_VRS and tag not in _KEYWORD_TAGS:
+                continue  # cannot hold a name, ID, date or place: leave it undecoded
+            elem = ElementView(d, tag, codec)
             vr, kw = elem.VR, elem.keyword
             if vr == "SQ":
                 for item in elem.value or ():

@@ -70,16 +70,11 @@ def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> Fil
         if "SOPClassUID" not in ds and "SOPInstanceUID" not in ds:
             raise FileError("not-dicom") from None
     except _READ_ERRORS as exc:
-        raise FileError("truncated", f"the file could not be parsed to its end ({type(exc).__name__})") from exc
+        raise FileError(
+            "truncated", f"the file could not be parsed to its end ({type(exc).__name__})"
+        ) from exc
     except NotImplementedError as exc:
         raise FileError("unreadable", f"unsupported encoding ({type(exc).__name__})") from exc
-    try:
-        # Force every element to be parsed now, so a truncated file fails here and
-        # not half-way through writing its output.
-        for elem in ds.iterall():
-            _ = elem.value
-    except _READ_ERRORS as exc:
-        raise FileError("truncated", f"an element could not be read ({type(exc).__name__})") from exc
     if not headers_only and "PixelData" in ds:
         _check_pixel_length(ds)
     return ds
@@ -154,6 +149,13 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
 
 def write_dataset(ds: Dataset) -> bytes:
     """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
+    ts = ds.file_meta.TransferSyntaxUID
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if implicit is not None and (implicit != ts.is_implicit_VR or little != ts.is_little_endian):
+        # Elements still raw carry the source's encoding (some files contradict their
+        # transfer syntax); decoding them lets pydicom write them in the declared one.
+        for _ in ds.iterall():
+            pass
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
@@ -166,5 +168,7 @@ def scrub_bytes(data: bytes, policy: Policy) -> tuple[bytes, ScrubResult]:
     try:
         out = write_dataset(ds)
     except (ValueError, TypeError, struct.error, OverflowError) as exc:
-        raise FileError("scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})") from exc
+        raise FileError(
+            "scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})"
+        ) from exc
     return out, result

@@ -178,7 +178,9 @@ def test_modified_dates_shift_one_patient_consistently() -> None:
     first.StudyDate = "20200101"
     original_birth = first.PatientBirthDate
     pid = first.PatientID
-    a = _scrub(first, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES, Option.RETAIN_PATIENT_CHARACTERISTICS)
+    a = _scrub(
+        first, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES, Option.RETAIN_PATIENT_CHARACTERISTICS
+    )
     b = _scrub(second, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES)
     days = date_offset(KEY, pid)
     assert days < 0
@@ -327,7 +329,9 @@ def test_scrub_is_deterministic_for_a_key() -> None:
     [
         frozenset(),
         frozenset({Option.CLEAN_DESCRIPTORS}),
-        frozenset({Option.CLEAN_DESCRIPTORS, Option.CLEAN_STRUCTURED_CONTENT, Option.CLEAN_GRAPHICS}),
+        frozenset(
+            {Option.CLEAN_DESCRIPTORS, Option.CLEAN_STRUCTURED_CONTENT, Option.CLEAN_GRAPHICS}
+        ),
         frozenset({Option.RETAIN_UIDS, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES}),
         frozenset({Option.RETAIN_DEVICE_IDENTITY, Option.RETAIN_PATIENT_CHARACTERISTICS}),
         frozenset({Option.RETAIN_SAFE_PRIVATE}),

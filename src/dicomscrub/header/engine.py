@@ -16,10 +16,11 @@ Order of decisions for one element (first match wins):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -28,6 +29,7 @@ from pydicom.tag import BaseTag
 
 from dicomscrub.header.dates import date_offset, shift_da, shift_dt
 from dicomscrub.header.dummies import dummy_value
+from dicomscrub.fastvalues import ElementView, simple_codec
 from dicomscrub.header.pseudonyms import pseudonym_for
 from dicomscrub.header.uids import is_valid_uid, is_well_known_uid, remap_uid
 from dicomscrub.phi import PhiValues
@@ -60,21 +62,46 @@ _CODE_KEYWORDS: Final = frozenset(
         "MeasurementUnitsCodeSequence",
     }
 )
+#: VRs whose values the engine must look at (remap, remove, shift or clean).
+_DECODE_VRS: Final = _FREE_TEXT_VRS | _DATE_VRS | {"SQ", "UI", "PN", "SH"}
+
+
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return None
+    return vr if len(vr) == 2 else None  # "US or SS" and the like: decode to find out
+
+
 #: Text that stands in for content that was removed where a value must remain.
 _REMOVED_TEXT: Final = "REMOVED"
 _PATIENT_NAME: Final = 0x00100010
 _PATIENT_ID: Final = 0x00100020
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppliedAction:
-    """What happened to one element: its path, tag, keyword and action. Never its value."""
+    """What happened to one element: its path, tag, keyword and action. Never its value.
 
-    path: str
-    tag: str
+    ``prefix`` is the path of the sequence item holding the element ("" at the top);
+    the full path and tag text are formatted only when asked for (dry runs), since a
+    header has hundreds of elements and most runs only count them.
+    """
+
+    prefix: str
+    tag_int: int
     keyword: str
     action: str
     changed: bool
+
+    @property
+    def tag(self) -> str:
+        return _tag_text(self.tag_int)
+
+    @property
+    def path(self) -> str:
+        return self.prefix + _tag_text(self.tag_int)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,21 +135,24 @@ def _override_matches(pattern: str, tag: int) -> bool:
     return all(p in ("X", t) for p, t in zip(pattern.upper(), text, strict=True))
 
 
-def _values(elem: DataElement) -> list[Any]:
+def _values(elem: ElementView) -> list[Any]:
     value = elem.value
     if isinstance(value, MultiValue | list | tuple):
         return list(value)
     return [value]
 
 
-def _set_values(elem: DataElement, values: list[Any]) -> None:
+def _set_values(elem: ElementView, values: list[Any]) -> None:
     if not values:
         return
     elem.value = values[0] if len(values) == 1 else values
 
 
 class _Scrubber:
-    def __init__(self, policy: Policy, phi: PhiValues, table: RuleTable, original_pid: str):
+    def __init__(
+        self, policy: Policy, phi: PhiValues, table: RuleTable, original_pid: str, root: Dataset
+    ) -> None:
+        self.root = root
         self.policy = policy
         self.phi = phi
         self.table = table
@@ -135,10 +165,13 @@ class _Scrubber:
         self.full_dates = Option.RETAIN_LONGITUDINAL_FULL_DATES in self.options
         self.retain_uids = Option.RETAIN_UIDS in self.options
         self.context: str | None = None
+        self.codec = simple_codec(root)
+        self._plain: dict[int, bool] = {}
 
     # -- recording -------------------------------------------------------------------
     def record(self, path: str, tag: int, keyword: str, action: str, changed: bool) -> None:
-        self.result.actions.append(AppliedAction(path, _tag_text(tag), keyword, action, changed))
+        """Record an action; ``path`` is the item prefix (see :class:`AppliedAction`)."""
+        self.result.actions.append(AppliedAction(path, int(tag), keyword, action, changed))
 
     # -- value transformations -------------------------------------------------------
     def uid(self, value: str) -> str:
@@ -151,7 +184,7 @@ class _Scrubber:
         self.result.uid_map[value] = new
         return new
 
-    def clean(self, elem: DataElement) -> str:
+    def clean(self, elem: ElementView) -> str:
         """Action C on a non-sequence element; returns the action name recorded."""
         vr = elem.VR
         if vr in ("DA", "DT"):
@@ -189,7 +222,7 @@ class _Scrubber:
             return "C"
         return "K"  # numbers, codes and binary values carry no free text to clean
 
-    def zero(self, elem: DataElement) -> None:
+    def zero(self, elem: ElementView) -> None:
         if elem.VR == "SQ":
             elem.value = Sequence()
         elif elem.VR in _STR_VRS:
@@ -211,13 +244,17 @@ class _Scrubber:
             tag = BaseTag(tag)
             if tag not in ds:
                 continue  # removed with its overlay or curve group
-            elem = ds[tag]
-            path = f"{prefix}{_tag_text(tag)}"
             group, element = tag.group, tag.element
-            keyword = elem.keyword or ""
             if element == 0 and group != 0x0002:
                 del ds[tag]  # group lengths are stale after any change (and retired)
                 continue
+            path = prefix  # records take the item prefix; see AppliedAction
+            if self.is_plain_keep(ds, tag):
+                # Kept as read: never decoded, so pydicom writes the original bytes back.
+                self.record(path, tag, keyword_for_tag(tag), "K", False)
+                continue
+            elem = ElementView(ds, tag, self.codec)
+            keyword = elem.keyword
             override = self.find_override(tag)
             if override is not None:
                 self.apply_override(ds, elem, override, path)
@@ -244,12 +281,29 @@ class _Scrubber:
         for (group, block), _creator in creators.items():
             ctag = BaseTag((group << 16) | block)
             if (group, block) in kept_blocks:
-                self.record(f"{prefix}{_tag_text(ctag)}", ctag, "", "K", False)
+                self.record(prefix, ctag, "", "K", False)
             elif ctag in ds:
                 del ds[ctag]
-                self.record(f"{prefix}{_tag_text(ctag)}", ctag, "", "X", True)
+                self.record(prefix, ctag, "", "X", True)
 
-    def walk_items(self, elem: DataElement, path: str, context: str | None = None) -> None:
+    def is_plain_keep(self, ds: Dataset, tag: BaseTag) -> bool:
+        """Whether the element is kept unchanged whatever its value (decided without
+        decoding the value, which is most of the cost of a header)."""
+        if tag.group & 1 or self.policy.overrides:
+            return False
+        if ds is self.root and tag in (_PATIENT_NAME, _PATIENT_ID):
+            return False
+        vr = ds.get_item(tag).VR or _dictionary_vr(tag)
+        if vr is None or vr in _DECODE_VRS:
+            return False
+        cached = self._plain.get(tag)
+        if cached is None:
+            rule = self.table.rule_for(tag)
+            cached = rule is None or rule.action(self.options) is Action.KEEP
+            self._plain[tag] = cached
+        return cached
+
+    def walk_items(self, elem: ElementView, path: str, context: str | None = None) -> None:
         """Walk the items of a sequence; ``context`` is ``"D"`` or ``"C"`` when the sequence
         itself is to be dummied or cleaned, which then governs its unlisted content."""
         outer = self.context
@@ -257,7 +311,7 @@ class _Scrubber:
             self.context = context
         try:
             for index, item in enumerate(elem.value or ()):
-                self.walk(item, f"{path}[{index}].")
+                self.walk(item, f"{path}{_tag_text(int(elem.tag))}[{index}].")
         finally:
             self.context = outer
 
@@ -267,7 +321,7 @@ class _Scrubber:
                 return override
         return None
 
-    def apply_override(self, ds: Dataset, elem: DataElement, ov: Override, path: str) -> None:
+    def apply_override(self, ds: Dataset, elem: ElementView, ov: Override, path: str) -> None:
         tag = int(elem.tag)
         if ov.action == "keep":
             self.record(path, tag, elem.keyword or "", "override:keep", False)
@@ -294,15 +348,12 @@ class _Scrubber:
         elem.value = entry.new_name if tag == _PATIENT_NAME else entry.new_id
         self.record(path, tag, elem.keyword or "", f"pseudonym:{source}", True)
 
-    def apply_rule(self, ds: Dataset, elem: DataElement, path: str) -> None:
+    def apply_rule(self, ds: Dataset, elem: ElementView, path: str) -> None:
         tag = int(elem.tag)
         keyword = elem.keyword or ""
         rule = self.table.rule_for(tag)
         vr = elem.VR
-        if rule is None:
-            action = self.default_action(elem)
-        else:
-            action = rule.action(self.options)
+        action = self.default_action(elem) if rule is None else rule.action(self.options)
         if action is Action.REMOVE:
             if rule is not None and rule.tag in ("60XX3000", "50XXXXXX"):
                 self.remove_group(ds, elem.tag.group, path)
@@ -317,7 +368,9 @@ class _Scrubber:
                 self.walk_items(elem, path)
             elif vr == "UI":
                 before = _values(elem)
-                after = [self.uid(str(v)) if self.retain_uids or rule is None else v for v in before]
+                after = [
+                    self.uid(str(v)) if self.retain_uids or rule is None else v for v in before
+                ]
                 if after != before:
                     _set_values(elem, after)
                     self.record(path, tag, keyword, "U", True)
@@ -365,7 +418,7 @@ class _Scrubber:
             done = self.clean(elem)
             self.record(path, tag, keyword, done, elem.value != before)
 
-    def scrub_free_text(self, elem: DataElement, path: str, *, patterns: bool = False) -> None:
+    def scrub_free_text(self, elem: ElementView, path: str, *, patterns: bool = False) -> None:
         values = _values(elem)
         out = []
         removed = 0
@@ -380,7 +433,7 @@ class _Scrubber:
             _set_values(elem, out)
         self.record(path, int(elem.tag), elem.keyword or "", "C" if removed else "K", bool(removed))
 
-    def default_action(self, elem: DataElement) -> Action:
+    def default_action(self, elem: ElementView) -> Action:
         vr = elem.VR
         if vr == "SQ":
             return Action.KEEP
@@ -400,12 +453,11 @@ class _Scrubber:
     def remove_group(self, ds: Dataset, group: int, path: str) -> None:
         """Remove a whole overlay (60xx) or curve (50xx) group: its data is gone, so its
         description would only mislead a reader."""
-        for tag in [t for t in ds.keys() if BaseTag(t).group == group]:
+        # Iterating a Dataset yields elements; its keys are the tags.
+        for tag in [t for t in ds.keys() if BaseTag(t).group == group]:  # noqa: SIM118
             kw = ds[tag].keyword or ""
             del ds[tag]
-            self.record(path.rsplit("(", 1)[0] + _tag_text(int(tag)), int(tag), kw, "X", True)
-
-    root: Dataset
+            self.record(path, int(tag), kw, "X", True)
 
 
 def scrub_header(
@@ -426,17 +478,14 @@ def scrub_header(
         original = "name:" + str(ds.get("PatientName", "") or "").strip()
     if original == "name:":
         original = "study:" + str(ds.get("StudyInstanceUID", "") or "").strip()
-    scrubber = _Scrubber(policy, phi, table or load_rule_table(), original)
-    scrubber.root = ds
+    scrubber = _Scrubber(policy, phi, table or load_rule_table(), original, ds)
     scrubber.walk(ds, "")
-    for tag, missing in ((_PATIENT_NAME, "new_name"), (_PATIENT_ID, "new_id")):
-        # Type 2 in every patient IOD: present it, pseudonymised, even if the source lacked it.
-        if tag not in ds:
-            entry, _ = pseudonym_for(original, policy)
-            setter: Callable[[], None] = lambda t=tag, v=getattr(entry, missing): ds.add_new(  # noqa: E731
-                t, "PN" if t == _PATIENT_NAME else "LO", v
-            )
-            setter()
+    # Type 2 in every patient IOD: present them, pseudonymised, even if the source lacked them.
+    entry, _ = pseudonym_for(original, policy)
+    if _PATIENT_NAME not in ds:
+        ds.add_new(_PATIENT_NAME, "PN", entry.new_name)
+    if _PATIENT_ID not in ds:
+        ds.add_new(_PATIENT_ID, "LO", entry.new_id)
     return scrubber.result
 
 

@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from typing import Final
 
-from pydicom.uid import UID_dictionary
+from pydicom._uid_dict import UID_dictionary
 
 __all__ = ["is_valid_uid", "is_well_known_uid", "remap_uid"]
 

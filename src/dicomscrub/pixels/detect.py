@@ -7,8 +7,8 @@ downloaded, and created once per process on first use. Another engine only has t
 implement :class:`TextDetector`.
 
 The pre-filter looks for glyph strokes (a small morphological top-hat above the
-frame's noise); a view with fewer than three stroke-like components skips the neural
-detector. The benchmark
+frame's noise); a view with no line-shaped or large sparse stroke component and fewer
+than three small ones skips the neural detector. The benchmark
 (``benchmarks/bench_pixels.py``) checks that it costs no recall.
 """
 
@@ -48,8 +48,8 @@ _MIN_STROKE_CONTRAST: Final = 24
 _NOISE_FACTOR: Final = 6.0
 #: Top-hat size: wider than the strokes of 8-28 px text, narrower than anatomy.
 _STROKE_KERNEL: Final = 5
-#: A view with fewer stroke-like components than this is treated as text-free (a text
-#: line has many; a lone large letter such as an orientation marker may be skipped).
+#: A view with fewer stroke-like components than this, none of them line-shaped or a
+#: large sparse glyph, is treated as text-free.
 _MIN_STROKES: Final = 3
 
 
@@ -165,14 +165,14 @@ def has_text_candidates(image: Uint8Image) -> bool:
     _, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     w = stats[1:, cv2.CC_STAT_WIDTH]
     h = stats[1:, cv2.CC_STAT_HEIGHT]
+    area = stats[1:, cv2.CC_STAT_AREA]
     long_side, short_side = np.maximum(w, h), np.maximum(np.minimum(w, h), 1)
-    glyph = (
-        (long_side >= 4)
-        & (stats[1:, cv2.CC_STAT_AREA] >= 6)
-        & (short_side <= 120)
-        & (long_side <= 20 * short_side)
-    )
-    return int(glyph.sum()) >= _MIN_STROKES
+    glyph = (long_side >= 4) & (area >= 6) & (short_side <= 120) & (long_side <= 20 * short_side)
+    # Small text merges into one component per line (or block of lines): elongated.
+    line = glyph & (long_side >= 12) & (long_side >= 2.5 * short_side)
+    # A large glyph on its own is big and sparse; a blob (bone, vessel) fills its box.
+    big_glyph = glyph & (short_side >= 8) & (area <= 0.5 * w * h)
+    return bool(line.any() or big_glyph.any() or int(glyph.sum()) >= _MIN_STROKES)
 
 
 def detect_views(

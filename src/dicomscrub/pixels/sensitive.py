@@ -87,6 +87,7 @@ _AS_DIGITS: Final = str.maketrans(
 )
 _TIME_RE: Final = re.compile(r"^\s*\d{1,2}[:.]\d{2}([:.]\d{2})?\s*([AP]M)?\s*$", re.I)
 _ALNUM_RE: Final = re.compile(r"[^A-Z0-9]")
+_HEADER_CATEGORIES: Final = frozenset({"name", "id", "date", "institution", "other"})
 
 
 @dataclass(frozen=True)
@@ -236,10 +237,18 @@ def _needles(phi: PhiValues) -> _Needles:
 
 
 def classify_text(text: str, phi: PhiValues) -> str | None:
-    """The PHI category of recognised ``text`` (exact, pattern or fuzzy match), or None."""
+    """The PHI category of recognised ``text`` (exact, pattern or fuzzy match), or None.
+
+    A match on the file's own values wins over a generic pattern (``long-number``,
+    ``phone``, ``email``), so a misread ID is still reported as ``id``.
+    """
     exact = phi.categorize(text)
-    if exact is not None:
+    if exact in _HEADER_CATEGORIES:
         return exact
+    return _fuzzy_category(text, phi) or exact
+
+
+def _fuzzy_category(text: str, phi: PhiValues) -> str | None:
     compact = _compact(text)
     if not compact:
         return None
@@ -255,11 +264,12 @@ def classify_text(text: str, phi: PhiValues) -> str | None:
     if _fuzzy_in(needles.named_dates, compact):
         return "date"
     # Date-shaped after fixing confusions (e.g. "2O24-O1-15" read with letter O).
+    upper = text.upper()
     digit_view = "".join(
-        ch.translate(_AS_DIGITS) if ch.isalpha() and _neighbours_digits(text, i) else ch
-        for i, ch in enumerate(text.upper())
+        ch.translate(_AS_DIGITS) if ch.isalpha() and _neighbours_digits(upper, i) else ch
+        for i, ch in enumerate(upper)
     )
-    if digit_view != text.upper():
+    if digit_view != upper:
         return phi.categorize(digit_view)
     return None
 

@@ -73,11 +73,8 @@ def _reason(exc: StorageError) -> str:
 
 
 def _probe(loc: Location, integration: Integration | None) -> None:
-    folder = loc.key if loc.is_prefix else loc.key.rpartition("/")[0] + "/"
-    folder = "" if folder == "/" else folder
-    probe = Location(
-        loc.scheme, loc.bucket, f"{folder}{PROBE_PREFIX}{uuid.uuid4().hex}", loc.account
-    )
+    folder = loc if loc.is_prefix else loc.parent()
+    probe = folder.child(f"{PROBE_PREFIX}{uuid.uuid4().hex}")
     fs.pipe(probe, b"dicomscrub write probe\n", integration)
     fs.remove(probe, integration)
 

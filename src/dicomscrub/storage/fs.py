@@ -76,6 +76,7 @@ BACKENDS: Final[dict[str, Backend]] = {
     "http": Backend("http", "https", "aiohttp", "pip install aiohttp"),
 }
 
+_GCS_EMULATOR: Final = "STORAGE_EMULATOR_HOST"
 _clients: dict[str, AbstractFileSystem] = {}
 _clients_pid = os.getpid()
 
@@ -110,6 +111,16 @@ def _options(loc: Location, integration: Integration | None) -> dict[str, Any]:
     return opts
 
 
+def _make_client(backend: Backend, opts: dict[str, Any]) -> AbstractFileSystem:
+    if backend.scheme == "gs" and (opts.get("endpoint_url") or os.environ.get(_GCS_EMULATOR)):
+        # gcsfs's default class first asks a gRPC control API for the bucket's layout; an
+        # emulator has none (a 60 s timeout per bucket), and plain buckets need no layout.
+        core = importlib.import_module("gcsfs.core")
+        plain: AbstractFileSystem = core.GCSFileSystem(skip_instance_cache=True, **opts)
+        return plain
+    return fsspec.filesystem(backend.protocol, skip_instance_cache=True, **opts)
+
+
 def filesystem(loc: Location, integration: Integration | None = None) -> AbstractFileSystem:
     """The (cached, per process) fsspec file system serving ``loc``."""
     global _clients_pid
@@ -130,7 +141,7 @@ def filesystem(loc: Location, integration: Integration | None = None) -> Abstrac
     client = _clients.get(key)
     if client is None:
         try:
-            client = fsspec.filesystem(backend.protocol, skip_instance_cache=True, **opts)
+            client = _make_client(backend, opts)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot configure {loc.scheme}:// storage: {exc}") from None
         if loc.scheme == "s3":

@@ -172,6 +172,8 @@ def _describe(exc: BaseException) -> str:
         if isinstance(err, PermissionError):
             return "access denied"
         status = _status(err)
+        if status in (401, 403):
+            return f"access denied (HTTP {status})"
         if status is not None:
             code = _error_code(err)
             return f"HTTP {status}" + (f" {code}" if code else "")

@@ -86,6 +86,14 @@ class Location:
         account = f"{self.account}@" if self.account else ""
         return f"{self.scheme}://{account}{self.bucket}/{self.key}"
 
+    def parent(self) -> Location:
+        """The prefix holding this object (the bucket root for a top-level key)."""
+        folder = self.key.rstrip("/").rpartition("/")[0]
+        key = folder + "/" if folder else ""
+        if self.scheme == "file":
+            return Location("file", "", str(Path(self.key).parent))
+        return Location(self.scheme, self.bucket, key, self.account, self.region)
+
     def child(self, relpath: str) -> Location:
         """The location ``relpath`` below this prefix."""
         base = self.key if self.key == "" or self.key.endswith("/") else self.key + "/"

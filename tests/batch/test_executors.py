@@ -1,0 +1,107 @@
+"""Executors: results in task order, the job's context passed along, bad settings refused."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from dicomscrub.batch.executors import (
+    ProcessExecutor,
+    SerialExecutor,
+    default_workers,
+    make_executor,
+)
+from dicomscrub.errors import ConfigError
+
+
+def scale(context: int, task: int) -> tuple[int, int, int]:
+    """A per-file function: the context times the task, and the pid that ran it."""
+    return task, context * task, os.getpid()
+
+
+def test_serial_runs_lazily_in_this_process() -> None:
+    pulled: list[int] = []
+
+    def tasks() -> Iterator[int]:
+        for i in range(5):
+            pulled.append(i)
+            yield i
+
+    results = SerialExecutor(3).map(scale, tasks())
+    assert pulled == []
+    assert next(results) == (0, 0, os.getpid())
+    assert pulled == [0]
+    assert [r[1] for r in results] == [3, 6, 9, 12]
+
+
+def test_process_pool_keeps_order_and_context() -> None:
+    executor = ProcessExecutor(2, 7)
+    try:
+        results = list(executor.map(scale, range(40)))
+    finally:
+        executor.close()
+    assert [r[0] for r in results] == list(range(40))
+    assert [r[1] for r in results] == [7 * i for i in range(40)]
+    assert os.getpid() not in {r[2] for r in results}
+
+
+def test_process_pool_pulls_tasks_as_results_are_taken() -> None:
+    pulled: list[int] = []
+
+    def tasks() -> Iterator[int]:
+        for i in range(100):
+            pulled.append(i)
+            yield i
+
+    executor = ProcessExecutor(2, 1)
+    try:
+        results = executor.map(scale, tasks())
+        next(results)
+        # A bounded window of tasks is in flight, not the whole job.
+        assert len(pulled) < 20
+        assert len(list(results)) == 99
+    finally:
+        executor.close()
+
+
+def test_serial_executors_in_threads_keep_their_own_context() -> None:
+    outcomes: dict[int, list[int]] = {}
+
+    def run(context: int) -> None:
+        outcomes[context] = [r[1] for r in SerialExecutor(context).map(scale, range(200))]
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (2, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == {2: [2 * i for i in range(200)], 5: [5 * i for i in range(200)]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "workers", "expected"),
+    [
+        ("process", 1, SerialExecutor),
+        ("serial", 4, SerialExecutor),
+        ("process", 2, ProcessExecutor),
+    ],
+)
+def test_make_executor_picks(kind: str, workers: int, expected: type) -> None:
+    executor = make_executor(kind, workers, None)
+    try:
+        assert isinstance(executor, expected)
+    finally:
+        executor.close()
+
+
+@pytest.mark.parametrize(("kind", "workers"), [("process", 0), ("serial", -1), ("threads", 2)])
+def test_make_executor_refuses(kind: str, workers: int) -> None:
+    with pytest.raises(ConfigError):
+        make_executor(kind, workers, None)
+
+
+def test_default_workers_is_the_cpu_count() -> None:
+    assert default_workers() == (os.cpu_count() or 1)

@@ -1,0 +1,98 @@
+"""The two finders on synthetic frames, and the mode -> finder choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+
+from dicomscrub.phi import PhiValues, collect_phi
+from dicomscrub.pixels.detect import is_available
+from dicomscrub.pixels.finders import AllTextFinder, SensitiveTextFinder, make_finder
+from dicomscrub.pixels.types import Box
+from dicomscrub.profile.policy import PixelMode
+from dicomscrub.synthetic.burned_text import (
+    GroundTruthBox,
+    make_background,
+    make_burned_image,
+    patient_for_seed,
+)
+
+pytestmark = pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+
+
+def _coverage(t: GroundTruthBox, boxes: list[Box], shape: tuple[int, ...]) -> float:
+    mask = np.zeros(shape[:2], bool)
+    for b in boxes:
+        mask[b.y0 : b.y1, b.x0 : b.x1] = True
+    return float(mask[t.y0 : t.y1, t.x0 : t.x1].mean())
+
+
+def _phi_of(seed: int) -> PhiValues:
+    ds = pydicom.Dataset()
+    patient_for_seed(seed).apply_to(ds)
+    return collect_phi(ds)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ct", 21), ("us", 22), ("sizes", 23)])
+def test_all_text_covers_planted_text(kind: str, seed: int) -> None:
+    pixels, meta, truths = make_burned_image(kind, seed)
+    boxes = AllTextFinder().find(pixels, meta)
+    covered = [t for t in truths if _coverage(t, boxes, pixels.shape) >= 0.9]
+    assert len(covered) >= len(truths) - 1
+    assert all(b.reason == "ocr" and b.category is None for b in boxes)
+    h, w = pixels.shape[:2]
+    assert all(0 <= b.x0 < b.x1 <= w and 0 <= b.y0 < b.y1 <= h for b in boxes)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ct", 31), ("us", 32)])
+def test_sensitive_text_redacts_phi_and_keeps_labels(kind: str, seed: int) -> None:
+    pixels, meta, truths = make_burned_image(kind, seed)
+    boxes = SensitiveTextFinder(_phi_of(seed)).find(pixels, meta)
+    phi = [t for t in truths if t.phi]
+    labels = [t for t in truths if not t.phi]
+    missed = [t.category for t in phi if _coverage(t, boxes, pixels.shape) < 0.9]
+    assert len(missed) <= 1, missed
+    kept = [t for t in labels if _coverage(t, boxes, pixels.shape) < 0.2]
+    assert len(kept) >= 0.6 * len(labels)
+    assert all(b.category is not None for b in boxes)
+
+
+def test_sensitive_reports_categories_not_text() -> None:
+    pixels, meta, _ = make_burned_image("ct", 41)
+    boxes = SensitiveTextFinder(_phi_of(41)).find(pixels, meta)
+    allowed = {
+        "name",
+        "id",
+        "date",
+        "institution",
+        "other",
+        "phone",
+        "email",
+        "long-number",
+        "unreadable",
+    }
+    assert boxes and {b.category for b in boxes} <= allowed
+
+
+def test_text_free_slice_gives_no_boxes() -> None:
+    pixels, meta = make_background("ct", 7)
+    assert AllTextFinder().find(pixels, meta) == []
+    assert SensitiveTextFinder(PhiValues(names=("NOBODY",))).find(pixels, meta) == []
+
+
+def test_monochrome1_xray_text_is_found() -> None:
+    seed = next(
+        s for s in range(60, 90) if make_burned_image("xr", s)[1].photometric == "MONOCHROME1"
+    )
+    pixels, meta, truths = make_burned_image("xr", seed)
+    boxes = AllTextFinder().find(pixels, meta)
+    phi = [t for t in truths if t.phi and t.rotation == 0]
+    assert sum(_coverage(t, boxes, pixels.shape) >= 0.9 for t in phi) >= len(phi) - 1
+
+
+def test_make_finder_per_mode() -> None:
+    assert make_finder(PixelMode.NONE, None) is None
+    assert isinstance(make_finder(PixelMode.ALL_TEXT, None), AllTextFinder)
+    assert isinstance(make_finder(PixelMode.SENSITIVE_TEXT, PhiValues()), SensitiveTextFinder)
+    assert isinstance(make_finder(PixelMode.SENSITIVE_TEXT, None), SensitiveTextFinder)

@@ -1,0 +1,151 @@
+"""Deciding whether recognised text is PHI: every date format, OCR errors, labels kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from dicomscrub.phi import PhiValues
+from dicomscrub.pixels.detect import is_available
+from dicomscrub.pixels.sensitive import (
+    UNREADABLE,
+    Reading,
+    classify_reading,
+    classify_text,
+    crop_quad,
+    get_recognizer,
+    is_time_text,
+)
+from dicomscrub.synthetic.burned_text import _render
+
+PHI = PhiValues(
+    names=("HARTMANN", "GRETA", "HARTMANN GRETA", "GRETA HARTMANN", "HARTMANN, GRETA", "VOSSBERG"),
+    ids=("4032748", "A970643"),
+    dates=(dt.date(1970, 1, 1), dt.date(2023, 11, 7)),
+    institutions=("HOLLOWMERE UNIVERSITY MEDICAL CENTER",),
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "19700101",
+        "1970-01-01",
+        "01/01/1970",
+        "01.01.1970",
+        "1-Jan-1970",
+        "Jan 1 1970",
+        "01-JAN-1970",
+        "DOB: 1970/01/01",
+        "Birth 01011970",
+        "07 Nov 2023",
+        "Nov 7, 2023",
+        "2023-11-07 14:32",
+        "07.11.2023 09:15:02",
+        "11/07/2023",
+    ],
+)
+def test_every_date_format_is_phi(text: str) -> None:
+    assert classify_text(text, PHI) == "date"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("HARTMANN^GRETA", "name"),
+        ("Greta Hartmann", "name"),
+        ("hartmann, greta", "name"),
+        ("HARTMANN", "name"),
+        ("Dr. Vossberg", "name"),
+        ("ID: 4032748", "id"),
+        ("Acc A970643", "id"),
+        ("Hollowmere Univ", "institution"),
+    ],
+)
+def test_header_values_are_phi(text: str, category: str) -> None:
+    assert classify_text(text, PHI) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("HARTMAMN GRETA", "name"),  # N read as M
+        ("HARTNANN", "name"),
+        ("GRE7A HARTMANN", "name"),
+        ("HARTMANN~GRETA", "name"),  # ^ read as ~
+        ("ID: 4O32748", "id"),  # 0 read as O
+        ("ID: 4032I48", "id"),  # 7 read as I
+        ("ID 403Z748", "id"),
+        ("I97OO1O1", "date"),  # 1 -> I, 0 -> O
+        ("197O-0l-01", "date"),
+        ("DOB 197001O1", "date"),
+        ("H0LL0WMERE", "institution"),
+        ("0l-JAN-l970", "date"),
+    ],
+)
+def test_ocr_errors_still_match(text: str, category: str) -> None:
+    assert classify_text(text, PHI) == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+49 30 1234 5678", "greta@example.org", "Tel 0301234567", "3029384756", "12/03/2019"],
+)
+def test_phi_shaped_patterns_match_without_header_values(text: str) -> None:
+    assert classify_text(text, PhiValues()) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L",
+        "R",
+        "kVp 120",
+        "120 kVp",
+        "mAs 200",
+        "AXIAL",
+        "LIVER",
+        "RT KIDNEY",
+        "Thyroid",
+        "W:400 L:40",
+        "Se:3 Im:45",
+        "5.0mm",
+        "10 cm",
+        "MI 1.2",
+        "TIs 0.4",
+        "Gain 50",
+        "FR 25Hz",
+        "PORTABLE AP SUPINE",
+        "C5-1",
+    ],
+)
+def test_non_phi_labels_are_kept(text: str) -> None:
+    assert classify_text(text, PHI) is None
+
+
+def test_unreadable_lines_are_redacted() -> None:
+    assert classify_reading([Reading("", 0.0)], PHI) == UNREADABLE
+    assert classify_reading([Reading("kVp 120", 0.2)], PHI) == UNREADABLE
+    assert classify_reading([Reading("kVp 120", 0.95)], PHI) is None
+    assert classify_reading([Reading("xx", 0.1), Reading("HARTMANN", 0.3)], PHI) == "name"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("07:12", True), ("7.12.45 PM", True), ("7 cm", False)]
+)
+def test_time_text(text: str, expected: bool) -> None:
+    assert is_time_text(text) is expected
+
+
+@pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+def test_recogniser_reads_a_rendered_line() -> None:
+    alpha = _render("HARTMANN GRETA 1970-01-01", "bundled", 16)
+    image = np.zeros((alpha.shape[0] + 10, alpha.shape[1] + 10), np.uint8)
+    image[5:-5, 5:-5] = (alpha * 255).astype(np.uint8)
+    h, w = image.shape
+    quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    (reading,) = get_recognizer().read([crop_quad(image, quad)])
+    assert reading.score > 0.5
+    assert classify_text(reading.text, PHI) in ("name", "date")
