@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from tests.factories import find_phi
 
 from dicomscrub import demo
+from tests.factories import find_phi
 
 
 def test_build_input_writes_the_promised_corpus(tmp_path: Path) -> None:
@@ -86,6 +86,16 @@ def test_demo_runs_the_job_and_finds_no_residual_phi(tmp_path: Path) -> None:
     reports = [json.loads(line) for line in lines if line.strip()]
     assert len(reports) == len(inputs)
     assert all(r["status"] == "saved" for r in reports)
-    # Re-running in the same folder starts afresh rather than mixing two jobs' outputs.
-    assert demo.run_demo(tmp_path, out=io.StringIO()) == 0
-    assert len(sorted((tmp_path / "output").rglob("*.dcm"))) == len(inputs)
+    assert "burned-in text boxes covered: " in text
+
+
+def test_a_rerun_clears_the_previous_demo_only(tmp_path: Path) -> None:
+    (tmp_path / demo.MARKER).write_text("x")
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / "old.dcm").write_bytes(b"old")
+    (tmp_path / "report.jsonl").write_text("{}\n")
+    (tmp_path / "mine.txt").write_text("keep")
+    demo._prepare(tmp_path)
+    assert not (tmp_path / "output").exists()
+    assert not (tmp_path / "report.jsonl").exists()
+    assert (tmp_path / "mine.txt").read_text() == "keep"

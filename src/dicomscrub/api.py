@@ -57,9 +57,9 @@ def build_policy(
 
         lookup = load_patient_lookup(patient_lookup)
     if pixel_rules is not None:
-        from dicomscrub.pixels.rules import load_region_rules
+        from dicomscrub.pixels.rules import load_rules
 
-        load_region_rules(pixel_rules)  # validate now, before any file is touched
+        load_rules(pixel_rules)  # validate now, before any file is touched
     try:
         mode = pixels if isinstance(pixels, PixelMode) else PixelMode.from_reference(pixels)
     except ValueError:

@@ -1,24 +1,54 @@
-"""Read string values straight from the raw bytes pydicom keeps, without its conversion.
+"""Read, replace and write element values as the raw bytes pydicom keeps, without its conversion.
 
 pydicom parses a file lazily: an element stays a ``RawDataElement`` (bytes) until it is
 accessed, and conversion then costs tens of microseconds (hooks, value classes,
-validation). A header has a hundred or more elements and de-identification must look at
-most of them, so that cost alone would exceed a plain read and write of the file.
-:class:`ElementView` decodes the string VRs itself, for the character sets where that is
-exact (default repertoire, ISO_IR 100, ISO_IR 192), and falls back to pydicom for
-everything else. Writing a value puts a new ``DataElement`` in place of the raw one.
+validation); writing a converted ``DataElement`` costs as much again. A header has a
+hundred or more elements and de-identification must look at most of them, so that cost
+alone would exceed a plain read and write of the file. This module keeps elements raw:
+
+* :class:`ElementView` decodes the string VRs itself, for the character sets where that
+  is exact (default repertoire, ISO_IR 100, ISO_IR 192), and falls back to pydicom for
+  everything else;
+* writing a string value puts a new ``RawDataElement`` holding the encoded, padded bytes
+  pydicom's writer would have produced (a ``DataElement`` where that is not exact);
+* :func:`encode_file` serialises a data set whose encoding agrees with its transfer
+  syntax, byte for byte as ``Dataset.save_as(enforce_file_format=True)`` does, but
+  without pydicom's per-element overhead.
+
+The helpers reach into ``Dataset._dict`` (pydicom's tag -> element mapping) in one
+place, :func:`elements`, since its public accessors convert tags and values per call.
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import MutableMapping
+from copy import deepcopy
+from functools import cache
 from typing import Any, Final
 
+from pydicom.charset import convert_encodings, default_encoding
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.filewriter import write_dataset as pydicom_write_dataset
 from pydicom.tag import BaseTag
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["ElementView", "simple_codec"]
+__all__ = [
+    "ElementView",
+    "dictionary_vr",
+    "elements",
+    "encode_file",
+    "encoding_of",
+    "keyword",
+    "put_raw",
+    "set_string_value",
+    "simple_codec",
+]
 
 _ASCII_VRS: Final = frozenset({"UI", "DA", "DT", "TM", "CS", "AS", "IS", "DS", "AE"})
 _TEXT_VRS: Final = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC"})
@@ -30,10 +60,38 @@ _CODECS: Final = {
     "ISO_IR 192": "utf-8",
 }
 
+Element = DataElement | RawDataElement
+
+
+def elements(ds: Dataset) -> MutableMapping[BaseTag, Element]:
+    """The live tag -> element mapping of ``ds`` (pydicom's internal ``_dict``).
+
+    Iterating it yields raw elements as read, with no per-call ``Tag()`` conversion or
+    value decoding; writing to it must keep the keys ``BaseTag`` and the values
+    elements whose ``tag`` is the key.
+    """
+    return ds._dict
+
+
+@cache
+def dictionary_vr(tag: int) -> str | None:
+    """The data dictionary's VR for ``tag``; None when unknown or ambiguous ("US or SS")."""
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return None
+    return vr if len(vr) == 2 else None
+
+
+@cache
+def keyword(tag: int) -> str:
+    """The data dictionary's keyword for ``tag`` ("" for private and unknown tags)."""
+    return keyword_for_tag(tag) or ""
+
 
 def simple_codec(ds: Dataset) -> str | None:
     """The codec for the text of ``ds`` when it is a single-byte or UTF-8 set, else None."""
-    raw = ds.get_item(0x00080005)
+    raw = elements(ds).get(BaseTag(0x00080005))
     if raw is None:
         return "latin-1"
     value = raw.value
@@ -46,25 +104,85 @@ def simple_codec(ds: Dataset) -> str | None:
     return _CODECS.get(text)
 
 
+def encoding_of(ds: Dataset) -> tuple[bool, bool]:
+    """``(implicit VR, little endian)`` that raw values put into ``ds`` are encoded in.
+
+    That is how ``ds`` was read; a data set built in memory gets Explicit VR Little
+    Endian flags (pydicom converts raw elements by their own flags when it writes one).
+    """
+    implicit, little = ds.original_encoding
+    if implicit is None or little is None:
+        return False, True
+    return implicit, little
+
+
+def put_raw(ds: Dataset, tag: int, vr: str, data: bytes, flags: tuple[bool, bool]) -> None:
+    """Put already encoded, even-length ``data`` into ``ds`` as a raw element of ``vr``."""
+    btag = BaseTag(tag)
+    elements(ds)[btag] = RawDataElement(btag, vr, len(data), data, 0, flags[0], flags[1])
+
+
+def _encode_strings(vr: str, value: object, codec: str | None) -> bytes | None:
+    """The bytes pydicom writes for a string ``value`` of ``vr``, or None if not exact.
+
+    pydicom joins multiple values with a backslash, encodes text VRs with the data
+    set's character set (ASCII VRs with ISO 8859-1) and pads to even length: UI with
+    NUL, everything else with a space (PS3.5 6.2).
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        text = "\\".join(value)
+    else:
+        return None
+    if vr in _ASCII_VRS:
+        codec = "latin-1"
+    elif vr not in _TEXT_VRS or codec is None:
+        return None
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        return None  # pydicom replaces or raises per its settings: let it decide
+    if len(data) % 2:
+        data += b"\x00" if vr == "UI" else b" "
+    return data
+
+
+def set_string_value(
+    ds: Dataset, tag: int, vr: str, value: Any, codec: str | None, flags: tuple[bool, bool]
+) -> None:
+    """Set ``ds[tag]`` to ``value`` of ``vr``: as raw bytes where exact, else a DataElement."""
+    data = _encode_strings(vr, value, codec)
+    if data is None:
+        ds[tag] = DataElement(tag, vr, value)
+    else:
+        put_raw(ds, tag, vr, data, flags)
+
+
 class ElementView:
     """The parts of a DataElement the engine uses, decoded lazily and cheaply."""
 
-    __slots__ = ("_codec", "_ds", "_elem", "_value", "tag", "VR")
+    __slots__ = ("VR", "_codec", "_ds", "_elem", "_flags", "_raw", "_value", "tag")
 
-    def __init__(self, ds: Dataset, tag: BaseTag, codec: str | None) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        tag: BaseTag,
+        codec: str | None,
+        raw: Element | None = None,
+        flags: tuple[bool, bool] = (False, True),
+    ) -> None:
         self._ds = ds
         self.tag = tag
         self._codec = codec
+        self._flags = flags
         self._elem: DataElement | None = None
         self._value: Any = _UNSET
-        raw = ds.get_item(tag)
-        vr = raw.VR
-        if vr is None:
-            try:
-                vr = dictionary_VR(tag)
-            except KeyError:
-                vr = None
-        if vr is None or len(vr) != 2 or isinstance(raw, DataElement):
+        if raw is None:
+            raw = elements(ds)[tag]
+        self._raw = raw
+        vr = raw.VR or dictionary_vr(tag)
+        if vr is None or len(vr) != 2 or not raw.is_raw:
             # Unknown or ambiguous VR, or already converted: let pydicom decide.
             self._elem = ds[tag]
             vr = self._elem.VR
@@ -72,7 +190,7 @@ class ElementView:
 
     @property
     def keyword(self) -> str:
-        return keyword_for_tag(self.tag) or ""
+        return keyword(self.tag)
 
     def _decodable(self) -> bool:
         if self.VR in _ASCII_VRS:
@@ -84,9 +202,8 @@ class ElementView:
         if self._value is not _UNSET:
             return self._value
         if self._elem is None and self._decodable():
-            raw = self._ds.get_item(self.tag)
-            assert isinstance(raw, RawDataElement)
-            data = raw.value or b""
+            data = self._raw.value or b""
+            assert isinstance(data, bytes)
             text = data.decode(self._codec or "latin-1", "replace")
             if self.VR in _SINGLE_VALUED:
                 value: Any = text.rstrip(" \x00")
@@ -102,10 +219,16 @@ class ElementView:
 
     @value.setter
     def value(self, new: Any) -> None:
-        elem = DataElement(self.tag, self.VR, new)
-        self._ds[self.tag] = elem
-        self._elem = elem
-        self._value = elem.value
+        data = _encode_strings(self.VR, new, self._codec)
+        if data is None:
+            elem = DataElement(self.tag, self.VR, new)
+            self._ds[self.tag] = elem
+            self._elem = elem
+            self._value = elem.value
+            return
+        put_raw(self._ds, self.tag, self.VR, data, self._flags)
+        self._elem = None
+        self._value = new
 
     def element(self) -> DataElement:
         """The converted pydicom element (for sequences and binary values)."""
@@ -119,3 +242,169 @@ class _Unset:
 
 
 _UNSET: Final = _Unset()
+
+
+# -- writing ---------------------------------------------------------------------------
+# encode_file mirrors pydicom 3's dcmwrite/write_dataset/write_data_element for the common
+# case (the data set's encoding is its transfer syntax's), writing raw elements and
+# sequences itself and handing every other element to pydicom's own element writer, so
+# the bytes are pydicom's. Anything unusual returns None and the caller uses save_as.
+
+_LONG_VRS: Final = frozenset(EXPLICIT_VR_LENGTH_32)
+_UNDEFINED: Final = 0xFFFFFFFF
+_PIXEL_DATA: Final = 0x7FE00010
+_ITEM: Final = 0xFFFEE000
+_ITEM_END: Final = 0xFFFEE00D
+_SEQUENCE_END: Final = 0xFFFEE0DD
+
+
+class _Packer:
+    """Element headers for one encoding, as pydicom writes them (PS3.5 7.1)."""
+
+    def __init__(self, implicit: bool, little: bool) -> None:
+        order = "<" if little else ">"
+        self.implicit = implicit
+        self.little = little
+        self.short = struct.Struct(order + "HH2sH").pack
+        self.long = struct.Struct(order + "HH2s2xL").pack
+        self.plain = struct.Struct(order + "HHL").pack
+
+    def header(self, tag: int, vr: str, length: int) -> bytes:
+        if self.implicit:
+            return self.plain(tag >> 16, tag & 0xFFFF, length)
+        if vr in _LONG_VRS:
+            return self.long(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
+        return self.short(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
+
+    def marker(self, tag: int, length: int) -> bytes:
+        return self.plain(tag >> 16, tag & 0xFFFF, length)
+
+
+def _pydicom_element(pk: _Packer, elem: Element, encodings: Any) -> bytes:
+    buffer = DicomBytesIO()
+    buffer.is_implicit_VR, buffer.is_little_endian = pk.implicit, pk.little
+    write_data_element(buffer, elem, encodings)
+    return buffer.getvalue()
+
+
+def _raw_is_plain(pk: _Packer, raw: RawDataElement) -> bool:
+    """Whether pydicom would write ``raw`` as header + its bytes with nothing else to do."""
+    if raw.value is None or raw.length == _UNDEFINED and raw.tag == _PIXEL_DATA:
+        return False  # deferred value; encapsulation check
+    if pk.implicit:
+        return True
+    vr = raw.VR
+    if vr is None or len(vr) != 2:
+        return False  # pydicom raises: the caller's fallback decodes and retries
+    if vr in _LONG_VRS:
+        return True
+    return raw.length != _UNDEFINED and len(raw.value) <= 0xFFFF  # else written as UN
+
+
+def _write_element(out: list[bytes], pk: _Packer, elem: Element, encodings: Any) -> None:
+    if elem.is_raw and _raw_is_plain(pk, elem):  # type: ignore[arg-type]
+        value = elem.value
+        assert isinstance(value, bytes)
+        undefined = elem.length == _UNDEFINED
+        out.append(pk.header(elem.tag, elem.VR or "", _UNDEFINED if undefined else len(value)))
+        out.append(value)
+        if undefined:
+            out.append(pk.marker(_SEQUENCE_END, 0))
+    elif not elem.is_raw and elem.VR == "SQ" and not elem.is_buffered:
+        _write_sequence(out, pk, elem, encodings)  # type: ignore[arg-type]
+    else:
+        out.append(_pydicom_element(pk, elem, encodings))
+
+
+def _write_sequence(out: list[bytes], pk: _Packer, elem: DataElement, encodings: Any) -> None:
+    body: list[bytes] = []
+    items_encoding = convert_encodings(encodings or [default_encoding])
+    for item in elem.value or ():
+        content: list[bytes] = []
+        _write_dataset(content, pk, item, items_encoding)
+        if getattr(item, "is_undefined_length_sequence_item", False):
+            body.append(pk.marker(_ITEM, _UNDEFINED))
+            body.extend(content)
+            body.append(pk.marker(_ITEM_END, 0))
+        else:
+            body.append(pk.marker(_ITEM, sum(map(len, content))))
+            body.extend(content)
+    if elem.is_undefined_length:
+        out.append(pk.header(elem.tag, "SQ", _UNDEFINED))
+        out.extend(body)
+        out.append(pk.marker(_SEQUENCE_END, 0))
+    else:
+        out.append(pk.header(elem.tag, "SQ", sum(map(len, body))))
+        out.extend(body)
+
+
+def _write_dataset(out: list[bytes], pk: _Packer, ds: Dataset, parent_encoding: Any) -> None:
+    """Append the encoding of ``ds`` (no group lengths past group 6) to ``out``."""
+    if (
+        ds.original_encoding != (pk.implicit, pk.little)
+        or ds.original_character_set != ds._character_set
+    ):
+        # pydicom converts every element of such a data set: let it.
+        buffer = DicomBytesIO()
+        buffer.is_implicit_VR, buffer.is_little_endian = pk.implicit, pk.little
+        pydicom_write_dataset(buffer, ds, parent_encoding)
+        out.append(buffer.getvalue())
+        return
+    encodings = ds.get("SpecificCharacterSet", parent_encoding)
+    items = elements(ds)
+    for tag in sorted(items):
+        if tag & 0xFFFF == 0 and tag >> 16 > 6:
+            continue
+        _write_element(out, pk, items[tag], encodings)
+
+
+def _meta_bytes(ds: Dataset, tsyntax: UID) -> bytes:
+    """The file meta group exactly as ``dcmwrite(..., enforce_file_format=True)`` writes it."""
+    file_meta = deepcopy(ds.file_meta)  # pydicom's own steps, on a copy as it does
+    meta_class = file_meta.get("MediaStorageSOPClassUID", None)
+    ds_class = ds.get("SOPClassUID", None)
+    if meta_class is None or (ds_class and ds_class != meta_class):
+        file_meta.MediaStorageSOPClassUID = ds_class
+    meta_instance = file_meta.get("MediaStorageSOPInstanceUID", None)
+    ds_instance = ds.get("SOPInstanceUID", None)
+    if meta_instance is None or (ds_instance and ds_instance != meta_instance):
+        file_meta.MediaStorageSOPInstanceUID = ds_instance
+    buffer = DicomBytesIO()
+    buffer.is_implicit_VR, buffer.is_little_endian = tsyntax.is_implicit_VR, tsyntax.is_little_endian
+    write_file_meta_info(buffer, file_meta, enforce_standard=True)
+    return buffer.getvalue()
+
+
+def encode_file(ds: Dataset) -> bytes | None:
+    """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it.
+
+    Returns None when pydicom would convert elements (the data set's encoding or
+    character set differ from what it is written in), for deflated and private
+    transfer syntaxes, and for anything ``save_as`` would refuse: the caller then uses
+    ``save_as``, which also raises the errors.
+    """
+    meta = getattr(ds, "file_meta", None)
+    tsyntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if (
+        tsyntax is None
+        or tsyntax.is_private
+        or not tsyntax.is_transfer_syntax
+        or tsyntax == DeflatedExplicitVRLittleEndian
+        or (tsyntax.is_implicit_VR and not tsyntax.is_little_endian)
+    ):
+        return None
+    pk = _Packer(tsyntax.is_implicit_VR, tsyntax.is_little_endian)
+    items = elements(ds)
+    preamble = getattr(ds, "preamble", None) or b"\x00" * 128
+    if (
+        ds.original_encoding != (pk.implicit, pk.little)
+        or any(tag >> 16 in (0, 2) for tag in items)
+        or len(preamble) != 128
+    ):
+        return None
+    if _PIXEL_DATA in items:
+        # PS3.5 A.4: dcmwrite sets the length of PixelData from the syntax.
+        ds["PixelData"].is_undefined_length = tsyntax.is_compressed
+    out = [preamble, b"DICM", _meta_bytes(ds, tsyntax)]
+    _write_dataset(out, pk, ds, default_encoding)
+    return b"".join(out)

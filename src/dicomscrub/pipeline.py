@@ -26,6 +26,7 @@ from pydicom.uid import (
 )
 
 from dicomscrub.errors import FileError
+from dicomscrub.fastvalues import encode_file
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
 from dicomscrub.phi import collect_phi
 from dicomscrub.profile.policy import PixelMode, Policy
@@ -149,6 +150,9 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
 
 def write_dataset(ds: Dataset) -> bytes:
     """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
+    fast = encode_file(ds)
+    if fast is not None:
+        return fast  # the bytes save_as writes, without its per-element cost
     ts = ds.file_meta.TransferSyntaxUID
     implicit, little = getattr(ds, "original_encoding", (None, None))
     if implicit is not None and (implicit != ts.is_implicit_VR or little != ts.is_little_endian):
@@ -157,7 +161,15 @@ def write_dataset(ds: Dataset) -> bytes:
         for _ in ds.iterall():
             pass
     buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
+    try:
+        ds.save_as(buffer, enforce_file_format=True)
+    except TypeError:
+        # A raw element read as implicit VR inside an explicit-VR file has no VR to
+        # write; decoding every element gives each its dictionary VR.
+        for _ in ds.iterall():
+            pass
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
 
 

@@ -37,18 +37,22 @@ def test_serial_runs_lazily_in_this_process() -> None:
     assert [r[1] for r in results] == [3, 6, 9, 12]
 
 
-def test_process_pool_keeps_order_and_context() -> None:
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessExecutor]:
+    """One pool of two workers whose context is 7 (starting a pool takes seconds)."""
     executor = ProcessExecutor(2, 7)
-    try:
-        results = list(executor.map(scale, range(40)))
-    finally:
-        executor.close()
+    yield executor
+    executor.close()
+
+
+def test_process_pool_keeps_order_and_context(pool: ProcessExecutor) -> None:
+    results = list(pool.map(scale, range(40)))
     assert [r[0] for r in results] == list(range(40))
     assert [r[1] for r in results] == [7 * i for i in range(40)]
     assert os.getpid() not in {r[2] for r in results}
 
 
-def test_process_pool_pulls_tasks_as_results_are_taken() -> None:
+def test_process_pool_pulls_tasks_as_results_are_taken(pool: ProcessExecutor) -> None:
     pulled: list[int] = []
 
     def tasks() -> Iterator[int]:
@@ -56,15 +60,11 @@ def test_process_pool_pulls_tasks_as_results_are_taken() -> None:
             pulled.append(i)
             yield i
 
-    executor = ProcessExecutor(2, 1)
-    try:
-        results = executor.map(scale, tasks())
-        next(results)
-        # A bounded window of tasks is in flight, not the whole job.
-        assert len(pulled) < 20
-        assert len(list(results)) == 99
-    finally:
-        executor.close()
+    results = pool.map(scale, tasks())
+    next(results)
+    # A bounded window of tasks is in flight, not the whole job.
+    assert len(pulled) < 20
+    assert len(list(results)) == 99
 
 
 def test_serial_executors_in_threads_keep_their_own_context() -> None:

@@ -139,3 +139,11 @@ def test_core_commands_are_registered() -> None:
     choices = next(a for a in parser._actions if a.dest == "command").choices
     assert choices is not None
     assert {"deidentify", "inspect"} <= set(choices)
+
+
+def test_bad_pixel_rules_file_is_2(src: Path, tmp_path: Path, key_file: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[[rule]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(src, out, key_file, "--pixel-rules", str(rules)) == EXIT_CONFIG
+    assert not out.exists()

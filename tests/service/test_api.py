@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,32 @@ def test_invalid_integrations_are_422_without_echoing_secrets(
     error = _assert_error_shape(response, 422)
     assert field in error["message"]
     assert "hunter2-secret" not in response.text
+
+
+@pytest.mark.slow
+def test_cancelling_a_running_job_stops_it_between_files(
+    service: ServiceProcess, alice: str, tmp_path: Path
+) -> None:
+    from dicomscrub.synthetic.patients import make_patients, write_series
+
+    patient = make_patients(1, seed=9)[0]
+    paths = write_series(tmp_path / "in", patient, n=80, rows=192, columns=192)
+    created = httpx.post(
+        f"{service.url}{JOBS}",
+        json={"dicom_urls": [str(tmp_path / "in")], "upload_dir": str(tmp_path / "out")},
+        headers=auth(alice),
+    ).json()
+    url = f"{service.url}{JOBS}/{created['uuid']}"
+    deadline = time.monotonic() + 60
+    while httpx.get(url, headers=auth(alice)).json()["processed"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    cancelled = httpx.delete(url, headers=auth(alice))
+    assert cancelled.status_code == 200, cancelled.text
+    result = httpx.get(url, params={"timeout_seconds": 30}, headers=auth(alice)).json()
+    assert result["status"] == "ERROR"
+    assert result["state"] == "cancelled"
+    assert result["urls"] == []
+    assert result["processed"] < len(paths)
+    written = list((tmp_path / "out").glob("*.dcm"))
+    assert len(written) < len(paths)

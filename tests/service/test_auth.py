@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dicomscrub.cli.main import main
 from dicomscrub.errors import ConfigError
 from dicomscrub.service.auth import authenticate, create_key, list_keys, revoke_key
 from dicomscrub.service.db import ApiKeyRow, make_engine, migrate
@@ -48,28 +46,27 @@ def test_revoke_by_whole_key_and_unknown_id(engine) -> None:  # type: ignore[no-
         create_key(engine, "  ")
 
 
-def _keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DICOMSCRUB_")}
-    return subprocess.run(
-        [sys.executable, "-m", "dicomscrub.cli.main", "keys", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+def _keys(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["keys", *args, "--data-dir", str(data_dir)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def test_keys_command_create_list_revoke(tmp_path: Path) -> None:
-    created = _keys(tmp_path, "create", "--name", "carol")
-    assert created.returncode == 0, created.stderr
-    key = created.stdout.strip()
+def test_keys_command_create_list_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _keys(capsys, tmp_path, "create", "--name", "carol")
+    assert code == 0, err
+    key = out.strip()
     assert key.startswith("dsk_")
-    assert "shown only this once" in created.stderr
-    listed = _keys(tmp_path, "list")
-    assert listed.returncode == 0
-    assert "carol\tactive" in listed.stdout
-    assert key not in listed.stdout + listed.stderr
-    key_id = listed.stdout.split("\t")[0]
-    assert _keys(tmp_path, "revoke", key_id).returncode == 0
-    assert "carol\trevoked" in _keys(tmp_path, "list").stdout
-    assert _keys(tmp_path, "revoke", "ffff").returncode == 2
+    assert "shown only this once" in err
+    code, listed, err = _keys(capsys, tmp_path, "list")
+    assert code == 0
+    assert "carol\tactive" in listed
+    assert key not in listed + err
+    key_id = listed.split("\t")[0]
+    assert _keys(capsys, tmp_path, "revoke", key_id)[0] == 0
+    assert "carol\trevoked" in _keys(capsys, tmp_path, "list")[1]
+    code, _out, err = _keys(capsys, tmp_path, "revoke", "ffff")
+    assert code == 2
+    assert "no API key" in err

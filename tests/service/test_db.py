@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from dicomscrub.service.db import Base, make_engine, migrate

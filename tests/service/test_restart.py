@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -68,7 +67,7 @@ def test_killed_server_resumes_job_and_writes_each_file_once(tmp_path: Path) -> 
 
         saved = _saved_before_kill(server.database_url, job_id)
         assert 0 < len(saved) < len(inputs)
-        before = {url: os.stat(out_url) for url, out_url in saved.items()}
+        before = {url: Path(out_url).stat() for url, out_url in saved.items()}
 
         server.start()
         result = httpx.get(
@@ -83,7 +82,7 @@ def test_killed_server_resumes_job_and_writes_each_file_once(tmp_path: Path) -> 
 
         # Files written before the kill were not written again (same inode, same mtime).
         for url, stat in before.items():
-            now = os.stat(saved[url])
+            now = Path(saved[url]).stat()
             assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
         # Every input has exactly one complete output under its final name.
         finals = sorted(p for p in out.rglob("*.dcm") if not p.name.startswith("."))

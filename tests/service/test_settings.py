@@ -52,3 +52,20 @@ def test_bad_settings_are_config_errors_naming_the_setting(
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(config_file=tmp_path / "nope.toml", env={})
+
+
+def test_every_setting_is_documented_and_has_a_flag() -> None:
+    import argparse
+    import dataclasses
+
+    from dicomscrub.cli import serve_cmd
+    from dicomscrub.service import settings as module
+    from dicomscrub.service.settings import ServiceSettings
+
+    parser = argparse.ArgumentParser()
+    serve_cmd.register(parser.add_subparsers())
+    serve = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    flags = {opt for action in serve._actions for opt in action.option_strings}
+    for setting in dataclasses.fields(ServiceSettings):
+        assert f"\n{setting.name} = " in (module.__doc__ or "").replace("    ", ""), setting.name
+        assert "--" + setting.name.replace("_", "-") in flags, setting.name

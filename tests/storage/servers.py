@@ -19,7 +19,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,51 @@ def create_bucket(server: Server, bucket: str) -> None:
         region_name="us-east-1",
     )
     client.create_bucket(Bucket=bucket)
+
+
+def seed_objects(bucket: str, keys: list[str], body: bytes) -> None:
+    """Store many objects straight into the in-process moto backend (HTTP PUTs are slow).
+
+    Only for setting up data: what the tests exercise (listing, reading) goes over HTTP.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    for key in keys:
+        backend.put_object(bucket, key, body)
+
+
+def count_objects(bucket: str, prefix: str) -> int:
+    """How many objects the in-process moto backend holds under ``prefix``."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    keys = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys
+    return sum(1 for key in list(keys) if key.startswith(prefix))
+
+
+class StaticServer:
+    """A plain HTTP file server on 127.0.0.1 serving ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        handler = partial(_QuietFiles, directory=str(folder))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> StaticServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def azurite_available() -> bool:

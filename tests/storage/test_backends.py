@@ -141,7 +141,9 @@ def test_output_beside_source_and_under_out(store: Store) -> None:
     ref = InputRef(store.base + "raw/sub/x.dcm", "sub/x.dcm")
     beside = output_url(ref, out=None, template="deid_{timestamp}_{name}", timestamp=7)
     assert beside == store.base + "raw/sub/deid_7_x.dcm"
-    under = output_url(ref, out=store.base + "clean/", template="deid_{timestamp}_{name}", timestamp=7)
+    under = output_url(
+        ref, out=store.base + "clean/", template="deid_{timestamp}_{name}", timestamp=7
+    )
     assert under == store.base + "clean/sub/deid_7_x.dcm"
     write_atomic(under, b"out", integration=store.integration)
     assert read_bytes(under, integration=store.integration) == b"out"

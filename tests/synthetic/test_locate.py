@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.factories import make_dataset, make_patients, planted_phi, save
-
 from dicomscrub.synthetic.locate import OUTSIDE_ELEMENTS, locate_phi
+from tests.factories import make_dataset, make_patients, planted_phi, save
 
 
 def test_locate_phi_names_every_hiding_place(tmp_path: Path) -> None:

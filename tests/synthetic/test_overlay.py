@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.factories import make_dataset, make_patients
 
 from dicomscrub.synthetic.overlay import burn_texts, draw_text
+from tests.factories import make_dataset, make_patients
 
 
 @pytest.mark.parametrize("burn", [draw_text, burn_texts])
@@ -22,7 +22,8 @@ def test_text_lands_inside_its_boxes(burn: object, modality: str) -> None:
     inside = np.zeros_like(changed)
     for x0, y0, x1, y1 in boxes:
         assert 0 <= x0 < x1 <= 256 and 0 <= y0 < y1 <= 256
-        inside[y0:y1, x0:x1] = True
+        # Anti-aliased edges may fall a pixel or two outside the tight ink box.
+        inside[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2] = True
     assert changed[inside].any()
     assert not changed[~inside].any()
 

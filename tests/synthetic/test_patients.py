@@ -20,6 +20,8 @@ from pydicom.uid import (
     RLELossless,
     UID_dictionary,
 )
+
+from dicomscrub.synthetic import _pools
 from tests.factories import (
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
@@ -34,8 +36,6 @@ from tests.factories import (
     write_series,
 )
 
-from dicomscrub.synthetic import _pools
-
 MODALITIES = ["CT", "MR"]
 
 
@@ -47,6 +47,8 @@ def test_make_patients_is_deterministic_and_prefix_stable() -> None:
 
 def test_make_patients_are_distinct() -> None:
     people = make_patients(len(_pools.PATIENT_FAMILY_NAMES), seed=3)
+    given = [p.given_name for p in people[: len(_pools.PATIENT_GIVEN_NAMES)]]
+    assert len(set(given)) == len(given)
     for attribute in ("family_name", "patient_id", "address", "phone"):
         values = [getattr(p, attribute) for p in people]
         assert len(set(values)) == len(values), attribute
@@ -72,6 +74,7 @@ def test_patient_values_fit_their_value_representations() -> None:
         assert p.study_dates[0] < p.study_dates[1]
         assert p.birth_date < p.study_dates[0]
         assert p.age_at(0).endswith("Y")
+        assert p.sex == ("F" if p.given_name in _pools.FEMALE_GIVEN_NAMES else "M")
 
 
 def test_pool_names_never_match_standard_dicom_text() -> None:

@@ -57,6 +57,11 @@ def register(sub: Any) -> None:
     p.add_argument("--job-processes", type=int, help="jobs running at once (default 2)")
     p.add_argument("--job-workers", type=int, help="worker processes inside one job (default 1)")
     p.add_argument(
+        "--max-poll-seconds",
+        type=float,
+        help="longest wait of one long-poll request (default 60)",
+    )
+    p.add_argument(
         "--log-level",
         choices=("critical", "error", "warning", "info", "debug"),
         help="log level (default info)",
@@ -77,6 +82,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "key_file",
         "job_processes",
         "job_workers",
+        "max_poll_seconds",
         "log_level",
     )
     flags = {name: getattr(args, name, None) for name in names}

@@ -84,12 +84,13 @@ class OutputPlan:
 
 
 def is_lossy_source(ds: Dataset, syntax: UID) -> bool:
-    """Whether the stored pixels went through lossy compression (by syntax or header)."""
+    """Whether ``syntax`` compressed these pixels lossily (by the syntax, or its header flag)."""
     if syntax in _ALWAYS_LOSSY:
         return True
-    return str(ds.get("LossyImageCompression", "")).strip() == "01" and (
-        syntax in _MAYBE_LOSSY or syntax.is_compressed
-    )
+    # A lossless syntax (RLE, say) flagged "01" holds pixels from an earlier lossy step,
+    # but re-encoding it losslessly loses nothing more, so it is not a lossy source here.
+    flagged = str(ds.get("LossyImageCompression", "")).strip() == "01"
+    return flagged and syntax in _MAYBE_LOSSY
 
 
 def plan_output(ds: Dataset, decoded: DecodedPixels, *, lossy_reencode: bool) -> OutputPlan:

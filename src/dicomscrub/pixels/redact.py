@@ -37,7 +37,7 @@ def needs_pixel_work(ds: Dataset, policy: Policy) -> bool:
     """
     if "PixelData" not in ds:
         return False
-    if policy.pixels is not PixelMode.NONE:
+    if policy.pixels != PixelMode.NONE:
         return True
     return bool(_matching_rules(ds, policy))
 
@@ -59,7 +59,7 @@ def redact_pixels(
     """
     if "PixelData" not in ds:
         return []
-    detect = policy.pixels is not PixelMode.NONE
+    detect = policy.pixels != PixelMode.NONE
     if detect and finder is None:
         raise ValueError(f"pixel mode {policy.pixels.value!r} needs a TextFinder")
     rules = _matching_rules(ds, policy)
@@ -85,7 +85,7 @@ def redact_pixels(
         _blank(decoded, per_frame)
         plan = plan_output(ds, decoded, lossy_reencode=policy.lossy_reencode)
         write_frames(ds, decoded, plan)
-    if policy.pixels is PixelMode.ALL_TEXT:
+    if policy.pixels == PixelMode.ALL_TEXT:
         ds.BurnedInAnnotation = "NO"
     return [box.to_json(index) for index, boxes in enumerate(per_frame) for box in boxes]
 

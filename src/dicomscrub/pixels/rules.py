@@ -111,7 +111,9 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from exc
+        at = re.search(r"at line (\d+)", str(exc))
+        line = f" line {at.group(1)}" if at else ""
+        raise ConfigError(f"{source}{line}: invalid TOML: {exc}") from exc
     unknown = set(doc) - {"rule"}
     if unknown:
         raise ConfigError(

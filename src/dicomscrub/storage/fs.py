@@ -102,7 +102,7 @@ def _options(loc: Location, integration: Integration | None) -> dict[str, Any]:
         # One retry policy (ours): botocore's and s3fs's own retries would multiply it.
         opts.setdefault(
             "config_kwargs",
-            {"retries": {"max_attempts": 1, "mode": "standard"}, "connect_timeout": 10},
+            {"retries": {"total_max_attempts": 1, "mode": "standard"}, "connect_timeout": 10},
         )
     # Listings are not cached: workers in other processes write objects this one checks.
     opts.setdefault("use_listings_cache", False)
@@ -227,6 +227,11 @@ class _GuardedReader(io.RawIOBase):
         super().__init__()
         self._raw = raw
         self._url = url
+
+    @property
+    def name(self) -> str:
+        """The URL, as ``open()`` files carry their path (pydicom reads ``.name``)."""
+        return self._url
 
     def readable(self) -> bool:
         return True

@@ -61,6 +61,23 @@ PATIENT_GIVEN_NAMES: Final = (
     "WINIFRED",
 )
 
+#: The entries of PATIENT_GIVEN_NAMES given to women; the others are men's.
+FEMALE_GIVEN_NAMES: Final = frozenset(
+    {
+        "GRETA",
+        "AMARA",
+        "ISOLDE",
+        "ELEONORE",
+        "SVETLANA",
+        "PRISCILLA",
+        "YUKIKO",
+        "AUGUSTINA",
+        "HENRIETTA",
+        "DOROTHEA",
+        "WINIFRED",
+    }
+)
+
 STAFF_FAMILY_NAMES: Final = (
     "VOSSBERG",
     "ACHTERBERG",

@@ -92,7 +92,7 @@ def _make_patient(rng: random.Random, index: int, family: str, given: str) -> Sy
         middle_initial=rng.choice("ABCDEFGHJKLMNPRSTW"),
         patient_id=f"MRN{index:02d}{rng.randrange(10**6):06d}",
         birth_date=born.strftime("%Y%m%d"),
-        sex=rng.choice("FM"),
+        sex="F" if given in _pools.FEMALE_GIVEN_NAMES else "M",
         street=street,
         address=f"{number} {street}, {rng.choice(_pools.CITIES)} {zip_code}",
         phone=f"555-{rng.randrange(200, 999)}-{rng.randrange(10**4):04d}",
@@ -120,17 +120,21 @@ def make_patients(n: int, seed: int = 0) -> list[SyntheticPatient]:
     """Return ``n`` distinct invented patients, the same for the same ``seed``.
 
     The list is stable by prefix (``make_patients(1, s)[0] == make_patients(5, s)[0]``)
-    and family names never repeat within one seed, so every planted string belongs to
-    one patient. At most ``len(PATIENT_FAMILY_NAMES)`` (24) patients per seed.
+    Family names never repeat within one seed and given names only after 22 patients,
+    so a patient's name and identifiers are theirs alone; institutions and staff may be
+    shared, as in a real hospital. At most 24 patients per seed (the size of
+    ``PATIENT_FAMILY_NAMES``).
     """
     pool = _pools.PATIENT_FAMILY_NAMES
     if not 0 <= n <= len(pool):
         raise ValueError(f"n must be between 0 and {len(pool)}")
     families = random.Random(f"dicomscrub-families-{seed}").sample(pool, len(pool))
+    names = _pools.PATIENT_GIVEN_NAMES
+    givens = random.Random(f"dicomscrub-givens-{seed}").sample(names, len(names))
     patients = []
     for index in range(n):
         rng = random.Random(f"dicomscrub-patient-{seed}-{index}")
-        given = rng.choice(_pools.PATIENT_GIVEN_NAMES)
+        given = givens[index % len(givens)]
         patients.append(_make_patient(rng, index, families[index], given))
     return patients
 

@@ -48,15 +48,16 @@ def locate_phi(data: bytes, strings: Sequence[str]) -> list[str]:
 
     Paths look like ``PatientName``, ``FileMeta.SourceApplicationEntityTitle``,
     ``OtherPatientIDsSequence[1].PatientID`` or ``(0009,1001)`` for private elements.
-    A match that no parsed element explains (a corrupt file, the preamble) is reported
-    as :data:`OUTSIDE_ELEMENTS`. The strings themselves are never returned.
+    ``data`` must be a DICOM file with preamble and file meta, as dicomscrub writes
+    them; a match that no parsed element explains (bytes that are not such a file, a
+    corrupt file, the preamble) is reported as :data:`OUTSIDE_ELEMENTS`. The strings themselves are never returned.
     """
     needles = [s.lower() for s in find_phi(data, strings)]
     if not needles:
         return []
     places: list[str] = []
     try:
-        ds = pydicom.dcmread(BytesIO(data), force=True)
+        ds = pydicom.dcmread(BytesIO(data))
     except (InvalidDicomError, ValueError, EOFError, OSError):
         return [OUTSIDE_ELEMENTS]
     _visit(ds.file_meta, "FileMeta.", needles, places)

@@ -80,7 +80,7 @@ def test_bad_settings_raise_config_error_and_touch_nothing(
 ) -> None:
     two_series(tmp_path / "src")
     with pytest.raises(ConfigError):
-        deidentify(str(tmp_path / "src"), str(tmp_path / "out"), key=key, **kwargs)  # type: ignore[arg-type]
+        deidentify(str(tmp_path / "src"), str(tmp_path / "out"), key=key, **kwargs)
     assert not (tmp_path / "out").exists()
 
 
