@@ -34,15 +34,18 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.filewriter import write_dataset as pydicom_write_dataset
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 __all__ = [
     "ElementView",
+    "as_raw",
     "dictionary_vr",
     "elements",
     "encode_file",
+    "encode_strings",
     "encoding_of",
     "keyword",
     "put_raw",
@@ -122,6 +125,25 @@ def put_raw(ds: Dataset, tag: int, vr: str, data: bytes, flags: tuple[bool, bool
     elements(ds)[btag] = RawDataElement(btag, vr, len(data), data, 0, flags[0], flags[1])
 
 
+def as_raw(elem: DataElement, flags: tuple[bool, bool]) -> RawDataElement:
+    """A raw element holding the bytes pydicom's writer produces for ``elem`` in ``flags``.
+
+    For values built once and put into many data sets (provenance): pydicom writes the
+    raw bytes as they are and decodes them by the flags if anyone reads them.
+    """
+    pk = _Packer(*flags)
+    data = _pydicom_element(pk, elem, None)
+    undefined = not flags[0] and elem.VR not in _LONG_VRS
+    start = 8 if flags[0] or undefined else 12
+    value = data[start:]
+    return RawDataElement(elem.tag, elem.VR, len(value), value, 0, flags[0], flags[1])
+
+
+def encode_strings(vr: str, value: object, codec: str | None) -> bytes | None:
+    """The bytes pydicom writes for a string ``value`` of ``vr``, or None if not exact."""
+    return _encode_strings(vr, value, codec)
+
+
 def _encode_strings(vr: str, value: object, codec: str | None) -> bytes | None:
     """The bytes pydicom writes for a string ``value`` of ``vr``, or None if not exact.
 
@@ -131,7 +153,7 @@ def _encode_strings(vr: str, value: object, codec: str | None) -> bytes | None:
     """
     if isinstance(value, str):
         text = value
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+    elif isinstance(value, list | MultiValue) and all(isinstance(v, str) for v in value):
         text = "\\".join(value)
     else:
         return None
@@ -251,6 +273,9 @@ _UNSET: Final = _Unset()
 # the bytes are pydicom's. Anything unusual returns None and the caller uses save_as.
 
 _LONG_VRS: Final = frozenset(EXPLICIT_VR_LENGTH_32)
+#: VRs pydicom writes with ``write_string`` when their value is text (DS and IS keep
+#: their original strings, so they are left to pydicom).
+_WRITE_STRING_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI"})
 _UNDEFINED: Final = 0xFFFFFFFF
 _PIXEL_DATA: Final = 0x7FE00010
 _ITEM: Final = 0xFFFEE000
@@ -268,6 +293,7 @@ class _Packer:
         self.short = struct.Struct(order + "HH2sH").pack
         self.long = struct.Struct(order + "HH2s2xL").pack
         self.plain = struct.Struct(order + "HHL").pack
+        self.us = struct.Struct(order + "H").pack
 
     def header(self, tag: int, vr: str, length: int) -> bytes:
         if self.implicit:
@@ -278,6 +304,9 @@ class _Packer:
 
     def marker(self, tag: int, length: int) -> bytes:
         return self.plain(tag >> 16, tag & 0xFFFF, length)
+
+
+_META_PACKER: Final = _Packer(False, True)
 
 
 def _pydicom_element(pk: _Packer, elem: Element, encodings: Any) -> bytes:
@@ -313,7 +342,31 @@ def _write_element(out: list[bytes], pk: _Packer, elem: Element, encodings: Any)
     elif not elem.is_raw and elem.VR == "SQ" and not elem.is_buffered:
         _write_sequence(out, pk, elem, encodings)  # type: ignore[arg-type]
     else:
-        out.append(_pydicom_element(pk, elem, encodings))
+        data = _value_bytes(elem, pk)
+        if data is None or (not pk.implicit and elem.VR not in _LONG_VRS and len(data) > 0xFFFF):
+            out.append(_pydicom_element(pk, elem, encodings))
+        else:
+            out.append(pk.header(elem.tag, elem.VR or "", len(data)))
+            out.append(data)
+
+
+def _value_bytes(elem: Element, pk: _Packer) -> bytes | None:
+    """pydicom's encoding of a converted element's value for the simple cases, else None.
+
+    Those are ASCII text (``write_string``), whole OB/OW bytes such as native pixel
+    data (``write_OBvalue``: padded with a NUL) and a single US number
+    (``write_numbers``); pydicom's writer would otherwise be most of the cost.
+    """
+    if elem.is_raw or elem.value is None:
+        return None
+    vr, value = elem.VR, elem.value
+    if vr in _WRITE_STRING_VRS:
+        return _encode_strings(vr, value, None)
+    if vr in ("OB", "OW") and type(value) is bytes and not elem.is_undefined_length:
+        return value + b"\x00" if len(value) % 2 else value
+    if vr == "US" and type(value) is int and 0 <= value <= 0xFFFF:
+        return pk.us(value)
+    return None
 
 
 def _write_sequence(out: list[bytes], pk: _Packer, elem: DataElement, encodings: Any) -> None:
@@ -358,8 +411,49 @@ def _write_dataset(out: list[bytes], pk: _Packer, ds: Dataset, parent_encoding: 
         _write_element(out, pk, items[tag], encodings)
 
 
+_META_REQUIRED: Final = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013)
+
+
+def _uid_text(elem: Element | None) -> str | None:
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        return value.decode("latin-1").strip("\x00 ")
+    return str(value) if value is not None else None
+
+
+def _has_value(elem: Element) -> bool:
+    """Whether ``elem`` is raw or ASCII text (written by us), and not empty."""
+    return bool(elem.value) if elem.is_raw else bool(_value_bytes(elem, _META_PACKER))
+
+
 def _meta_bytes(ds: Dataset, tsyntax: UID) -> bytes:
-    """The file meta group exactly as ``dcmwrite(..., enforce_file_format=True)`` writes it."""
+    """The file meta group exactly as ``dcmwrite(..., enforce_file_format=True)`` writes it.
+
+    A group of raw elements, as read or as built by ``rewrite_file_meta``, that already
+    holds everything pydicom would add or update is written directly.
+    """
+    meta = elements(ds.file_meta)
+    items = elements(ds)
+    if (
+        ds.file_meta.original_encoding == (False, True)
+        and all(tag >> 16 == 2 and _has_value(elem) for tag, elem in meta.items())
+        and all(tag in meta for tag in _META_REQUIRED)
+        and _uid_text(meta[BaseTag(0x00020002)]) == _uid_text(items.get(BaseTag(0x00080016)))
+        and _uid_text(meta[BaseTag(0x00020003)]) == _uid_text(items.get(BaseTag(0x00080018)))
+    ):
+        pk = _META_PACKER
+        body: list[bytes] = []
+        for tag in sorted(meta):
+            if tag != 0x00020000:
+                _write_element(body, pk, meta[tag], None)
+        length = sum(map(len, body))
+        return b"".join([pk.header(0x00020000, "UL", 4), struct.pack("<L", length), *body])
+    return _pydicom_meta_bytes(ds, tsyntax)
+
+
+def _pydicom_meta_bytes(ds: Dataset, tsyntax: UID) -> bytes:
     file_meta = deepcopy(ds.file_meta)  # pydicom's own steps, on a copy as it does
     meta_class = file_meta.get("MediaStorageSOPClassUID", None)
     ds_class = ds.get("SOPClassUID", None)

@@ -13,14 +13,14 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Final
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from dicomscrub.fastvalues import ElementView, simple_codec
+from dicomscrub.fastvalues import ElementView, dictionary_vr, elements, simple_codec
 
 __all__ = ["PhiValues", "collect_phi", "iter_dates_in_text"]
 
@@ -167,6 +167,23 @@ def iter_dates_in_text(text: str) -> Iterator[tuple[int, int, list[dt.date]]]:
             yield span[0], span[1], dates
 
 
+@lru_cache(maxsize=256)
+def _compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex matching any of ``phrases`` as whole tokens, any separators between them.
+
+    Cached: the files of one series, and of one patient, mostly share their phrases,
+    and compiling costs more than matching.
+    """
+    parts = []
+    for phrase in phrases:
+        tokens = _TOKEN_RE.findall(phrase.upper())
+        if tokens:
+            parts.append(r"[^A-Z0-9]*".join(re.escape(t) for t in tokens))
+    if not parts:
+        return None
+    return re.compile(r"(?<![A-Z0-9])(?:" + "|".join(parts) + r")(?![A-Z0-9])")
+
+
 @dataclass(frozen=True)
 class PhiValues:
     """PHI values of one file, upper-case, for matching text against.
@@ -208,14 +225,7 @@ class PhiValues:
         return self._phrases()
 
     def _phrase_regex(self) -> re.Pattern[str] | None:
-        parts = []
-        for phrase, _ in self._phrases():
-            tokens = _TOKEN_RE.findall(phrase.upper())
-            if tokens:
-                parts.append(r"[^A-Z0-9]*".join(re.escape(t) for t in tokens))
-        if not parts:
-            return None
-        return re.compile(r"(?<![A-Z0-9])(?:" + "|".join(parts) + r")(?![A-Z0-9])")
+        return _compile_phrases(tuple(phrase for phrase, _ in self._phrase_list))
 
     def categorize(self, text: str) -> str | None:
         """The PHI category found in ``text``, or None.
@@ -321,14 +331,6 @@ _KEYWORD_TAGS: Final = frozenset(
 )
 
 
-def _vr_of(tag: int) -> str | None:
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return None
-    return vr if len(vr) == 2 else None
-
-
 def collect_phi(ds: Dataset) -> PhiValues:
     """Collect the PHI values of ``ds`` (all sequence depths; private elements too).
 
@@ -344,33 +346,33 @@ def collect_phi(ds: Dataset) -> PhiValues:
     codec = simple_codec(ds)
 
     def walk(d: Dataset) -> None:
-        for tag in list(d.keys()):
-            raw = d.get_item(tag)
-            vr = raw.VR or _vr_of(tag)
+        for tag, raw in list(elements(d).items()):
+            vr = raw.VR or dictionary_vr(tag)
             if vr is not None and vr not in _PHI_VRS and tag not in _KEYWORD_TAGS:
                 continue  # cannot hold a name, ID, date or place: leave it undecoded
-            elem = ElementView(d, tag, codec)
+            elem = ElementView(d, tag, codec, raw)
             vr, kw = elem.VR, elem.keyword
             if vr == "SQ":
                 for item in elem.value or ():
                     walk(item)
                 continue
-            if elem.value is None or elem.value == "":
+            value = elem.value
+            if value is None or value == "":
                 continue
             if vr == "PN":
-                for v in _strings(elem.value):
+                for v in _strings(value):
                     names.extend(_name_forms(v))
             elif kw in _ID_KEYWORDS:
-                ids.extend(s.strip().upper() for s in _strings(elem.value))
+                ids.extend(s.strip().upper() for s in _strings(value))
             elif kw in _DATE_KEYWORDS or vr in ("DA", "DT"):
-                for s in _strings(elem.value):
+                for s in _strings(value):
                     parsed = _parse_da(s)
                     if parsed and kw in _DATE_KEYWORDS | {"PatientBirthDate"}:
                         dates.append(parsed)
             elif kw in _PLACE_KEYWORDS:
-                places.extend(s.strip().upper() for s in _strings(elem.value))
+                places.extend(s.strip().upper() for s in _strings(value))
             elif kw in _OTHER_KEYWORDS:
-                other.extend(s.strip().upper() for s in _strings(elem.value))
+                other.extend(s.strip().upper() for s in _strings(value))
 
     walk(ds)
 

@@ -150,7 +150,10 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
 
 def write_dataset(ds: Dataset) -> bytes:
     """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
-    fast = encode_file(ds)
+    try:
+        fast = encode_file(ds)
+    except TypeError:
+        fast = None  # an element without a VR: the decoding retry below handles it
     if fast is not None:
         return fast  # the bytes save_as writes, without its per-element cost
     ts = ds.file_meta.TransferSyntaxUID

@@ -505,7 +505,7 @@ def test_cancel_stops_handing_out_files(tmp_path: Path, key: bytes) -> None:
     def cancel() -> bool:
         nonlocal calls
         calls += 1
-        return calls > 2
+        return calls > 6 + 2  # every header read, then two files processed
 
     out = tmp_path / "out"
     summary = run_batch(job(tmp_path / "src", key, out=out), should_cancel=cancel)
@@ -536,3 +536,22 @@ def test_planted_phi_absent_from_outputs(tmp_path: Path, key: bytes) -> None:
     for path in outputs:
         assert find_phi(path.read_bytes(), corpus.phi_strings()) == []
     assert planted_phi(corpus.patients[0])  # the scan looked for something
+
+
+def test_cancel_while_reading_headers_writes_nothing(tmp_path: Path, key: bytes) -> None:
+    small_series(tmp_path / "src", 4)
+    calls = 0
+
+    def cancel() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 1
+
+    out = tmp_path / "out"
+    seen: list[FileReport] = []
+    summary = run_batch(
+        job(tmp_path / "src", key, out=out), should_cancel=cancel, on_report=seen.append
+    )
+    assert summary.cancelled
+    assert seen == []
+    assert not out.exists()

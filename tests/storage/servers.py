@@ -75,8 +75,12 @@ def s3_integration(endpoint: str, name: str = "moto") -> Integration:
 @contextlib.contextmanager
 def moto_server(port: int = 0) -> Iterator[Server]:
     """moto in server mode, in this process (its buckets live as long as the process)."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # werkzeug logs every request at INFO, and the CLI under test configures logging.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -283,7 +287,8 @@ class FlakyProxy:
                     self.wfile.write(data)
                 conn.close()
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+            # http.server dispatches on do_<METHOD>: the names are its, not ours.
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle  # noqa: N815
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"

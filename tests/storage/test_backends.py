@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -97,8 +98,7 @@ def test_dicom_file_reads_back_through_open_read(store: Store) -> None:
     path = get_testdata_file("CT_small.dcm")
     assert path is not None
     url = store.base + "series/CT_small.dcm"
-    with open(path, "rb") as fh:
-        write_atomic(url, fh.read(), integration=store.integration)
+    write_atomic(url, Path(path).read_bytes(), integration=store.integration)
     with open_read(url, integration=store.integration) as fh:
         ds = pydicom.dcmread(fh)
     assert ds.SOPInstanceUID == pydicom.dcmread(path).SOPInstanceUID

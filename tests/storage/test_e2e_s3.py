@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -79,7 +80,7 @@ def test_deidentify_s3_to_s3_with_upload_dir(
         src_url = next(u for u, r in reports.items() if r["url_deid"] == out.url)
         with open_read(out.url, integration=moto.integration) as fh:
             scrubbed = pydicom.dcmread(fh)
-        original = pydicom.dcmread(open_read(src_url, integration=moto.integration).__enter__())
+        original = pydicom.dcmread(io.BytesIO(read_bytes(src_url, integration=moto.integration)))
         assert scrubbed.PatientName != original.PatientName
         assert scrubbed.SOPInstanceUID != original.SOPInstanceUID
 

@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from dicomscrub.batch.executors import make_executor
 from dicomscrub.batch.spec import JobSpec
@@ -49,6 +49,8 @@ from dicomscrub.storage.naming import check_name_template
 __all__ = ["BatchSummary", "default_report_url", "run_batch"]
 
 log = logging.getLogger("dicomscrub.batch")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -215,7 +217,8 @@ def run_batch(
     run of the same job (``--resume`` reads them from the report file): an input
     reported saved whose output still exists is not processed again, and its earlier
     report is emitted. ``on_progress(done, total)`` is called as reports are emitted;
-    ``should_cancel`` is polled before each file is handed to the executor.
+    ``should_cancel`` is polled before each file is handed to the executor, in both
+    passes; a job cancelled while reading headers writes no report.
     """
     refs = _check_job(spec)
     report_url = spec.report_url or default_report_url(spec)
@@ -232,9 +235,12 @@ def run_batch(
     summary = BatchSummary(total=len(refs), report_url=report_url)
     executor = make_executor(spec.executor, spec.workers, context)
     try:
+        header_tasks = (HeaderTask(ref.url) for ref in refs)
         headers: list[HeaderInfo] = list(
-            executor.map(read_header, (HeaderTask(ref.url) for ref in refs))
+            executor.map(read_header, _until_cancelled(header_tasks, should_cancel, summary))
         )
+        if summary.cancelled:
+            return summary  # before any report: a resume starts from the earlier ones
         plan = _plan(spec, refs, headers, previous)
         del headers, refs
         with ReportWriter(report_url) as writer:
@@ -247,7 +253,8 @@ def run_batch(
                 if on_progress is not None:
                     on_progress(writer.count, summary.total)
 
-            outcomes = executor.map(scrub_one, _tasks(plan, should_cancel, summary))
+            tasks = (item.task for item in plan if item.task is not None)
+            outcomes = executor.map(scrub_one, _until_cancelled(tasks, should_cancel, summary))
             for item in plan:
                 if item.task is not None:
                     outcome: ScrubOutcome | None = next(outcomes, None)
@@ -283,15 +290,12 @@ def _finish_planned(item: _Planned, outcome: ScrubOutcome, *, dry_run: bool) -> 
     report.url_deid = None if dry_run else task.out_url
 
 
-def _tasks(
-    plan: Sequence[_Planned],
-    should_cancel: Callable[[], bool] | None,
-    summary: BatchSummary,
-) -> Iterator[ProcessTask]:
-    for item in plan:
-        if item.task is None:
-            continue
+def _until_cancelled(
+    tasks: Iterable[T], should_cancel: Callable[[], bool] | None, summary: BatchSummary
+) -> Iterator[T]:
+    """``tasks``, until ``should_cancel()`` says stop (polled before each one)."""
+    for task in tasks:
         if should_cancel is not None and should_cancel():
             summary.cancelled = True
             return
-        yield item.task
+        yield task

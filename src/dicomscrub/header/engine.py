@@ -18,24 +18,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
+from dicomscrub.fastvalues import (
+    ElementView,
+    dictionary_vr,
+    elements,
+    encoding_of,
+    keyword,
+    set_string_value,
+    simple_codec,
+)
 from dicomscrub.header.dates import date_offset, shift_da, shift_dt
 from dicomscrub.header.dummies import dummy_value
-from dicomscrub.fastvalues import ElementView, simple_codec
 from dicomscrub.header.pseudonyms import pseudonym_for
 from dicomscrub.header.uids import is_valid_uid, is_well_known_uid, remap_uid
 from dicomscrub.phi import PhiValues
 from dicomscrub.profile.options import Option
 from dicomscrub.profile.policy import Override, Policy
-from dicomscrub.profile.rules import Action, RuleTable, load_rule_table
+from dicomscrub.profile.rules import Action, Rule, RuleTable, load_rule_table
 
 __all__ = ["AppliedAction", "HeaderResult", "scrub_header"]
 
@@ -66,18 +75,11 @@ _CODE_KEYWORDS: Final = frozenset(
 _DECODE_VRS: Final = _FREE_TEXT_VRS | _DATE_VRS | {"SQ", "UI", "PN", "SH"}
 
 
-def _dictionary_vr(tag: int) -> str | None:
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return None
-    return vr if len(vr) == 2 else None  # "US or SS" and the like: decode to find out
-
-
 #: Text that stands in for content that was removed where a value must remain.
 _REMOVED_TEXT: Final = "REMOVED"
 _PATIENT_NAME: Final = 0x00100010
 _PATIENT_ID: Final = 0x00100020
+_PATIENT_TAGS: Final = frozenset({_PATIENT_NAME, _PATIENT_ID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +115,27 @@ class AppliedAction:
         }
 
 
+#: One action as recorded during the walk: (item prefix, tag, keyword or None to look
+#: up later, action, changed). Tuples, since most runs only count the changes.
+_Record = tuple[str, int, str | None, str, bool]
+
+
 @dataclass
 class HeaderResult:
     """The outcome of scrubbing one dataset's header."""
 
-    actions: list[AppliedAction] = field(default_factory=list)
+    records: list[_Record] = field(default_factory=list, repr=False)
     uid_map: dict[str, str] = field(default_factory=dict, repr=False)
+    changed: int = 0
+    """How many elements were changed or removed."""
 
     @property
-    def changed(self) -> int:
-        """How many elements were changed or removed."""
-        return sum(1 for a in self.actions if a.changed)
+    def actions(self) -> list[AppliedAction]:
+        """Every element's action, in walk order (built on demand: dry runs, inspect)."""
+        return [
+            AppliedAction(prefix, tag, keyword(tag) if kw is None else kw, action, changed)
+            for prefix, tag, kw, action, changed in self.records
+        ]
 
 
 def _tag_text(tag: int) -> str:
@@ -148,6 +160,22 @@ def _set_values(elem: ElementView, values: list[Any]) -> None:
     elem.value = values[0] if len(values) == 1 else values
 
 
+_RuleHit = tuple[Rule | None, Action | None]
+
+
+@lru_cache(maxsize=32)
+def _rule_memo(table: RuleTable, options: frozenset[Option]) -> dict[int, _RuleHit]:
+    """A per-(table, options) memo of tag -> (row, action), shared by every file of a run,
+    so that each element costs one dict lookup (filled by :meth:`_Scrubber.rule`)."""
+    del table, options  # the cache key
+    return {}
+
+
+def _element_keyword(tag: int) -> str:
+    """The keyword pydicom's ``DataElement.keyword`` gives (none for repeating groups)."""
+    return keyword(tag) if dictionary_has_tag(tag) else ""
+
+
 class _Scrubber:
     def __init__(
         self, policy: Policy, phi: PhiValues, table: RuleTable, original_pid: str, root: Dataset
@@ -166,12 +194,23 @@ class _Scrubber:
         self.retain_uids = Option.RETAIN_UIDS in self.options
         self.context: str | None = None
         self.codec = simple_codec(root)
-        self._plain: dict[int, bool] = {}
+        self._rules = _rule_memo(table, self.options)
 
     # -- recording -------------------------------------------------------------------
     def record(self, path: str, tag: int, keyword: str, action: str, changed: bool) -> None:
         """Record an action; ``path`` is the item prefix (see :class:`AppliedAction`)."""
-        self.result.actions.append(AppliedAction(path, int(tag), keyword, action, changed))
+        self.result.records.append((path, int(tag), keyword, action, changed))
+        if changed:
+            self.result.changed += 1
+
+    def rule(self, tag: int) -> _RuleHit:
+        """The Table E.1-1 row for ``tag`` and its action under the options (memoised)."""
+        hit = self._rules.get(tag)
+        if hit is None:
+            row = self.table.rule_for(tag)
+            hit = (row, None if row is None else row.action(self.options))
+            self._rules[tag] = hit
+        return hit
 
     # -- value transformations -------------------------------------------------------
     def uid(self, value: str) -> str:
@@ -232,28 +271,25 @@ class _Scrubber:
 
     # -- the walk --------------------------------------------------------------------
     def walk(self, ds: Dataset, prefix: str) -> None:
-        creators: dict[tuple[int, int], str] = {}
+        items = elements(ds)
+        at_root = ds is self.root
+        flags = encoding_of(ds)
+        records = self.result.records
+        creators = self.private_creators(ds)
         kept_blocks: set[tuple[int, int]] = set()
-        for tag in list(ds.keys()):
-            tag = BaseTag(tag)
-            group, element = tag.group, tag.element
-            if group & 1 and 0x0010 <= element <= 0x00FF:
-                value = ds[tag].value
-                creators[(group, element)] = str(value).strip() if value is not None else ""
-        for tag in list(ds.keys()):
-            tag = BaseTag(tag)
-            if tag not in ds:
+        for tag, raw in list(items.items()):
+            if tag not in items:
                 continue  # removed with its overlay or curve group
-            group, element = tag.group, tag.element
+            group, element = tag >> 16, tag & 0xFFFF
             if element == 0 and group != 0x0002:
                 del ds[tag]  # group lengths are stale after any change (and retired)
                 continue
             path = prefix  # records take the item prefix; see AppliedAction
-            if self.is_plain_keep(ds, tag):
-                # Kept as read: never decoded, so pydicom writes the original bytes back.
-                self.record(path, tag, keyword_for_tag(tag), "K", False)
+            if self.is_plain_keep(tag, raw.VR or dictionary_vr(tag), at_root):
+                # Kept as read: never decoded, so the original bytes are written back.
+                records.append((path, tag, None, "K", False))
                 continue
-            elem = ElementView(ds, tag, self.codec)
+            elem = ElementView(ds, tag, self.codec, raw, flags)
             keyword = elem.keyword
             override = self.find_override(tag)
             if override is not None:
@@ -274,34 +310,38 @@ class _Scrubber:
                     del ds[tag]
                     self.record(path, tag, keyword, "X", True)
                 continue
-            if tag in (_PATIENT_NAME, _PATIENT_ID) and ds is self.root:
-                self.pseudonymise(ds, tag, path)
+            if at_root and tag in _PATIENT_TAGS:
+                self.pseudonymise(elem, path)
                 continue
             self.apply_rule(ds, elem, path)
         for (group, block), _creator in creators.items():
             ctag = BaseTag((group << 16) | block)
             if (group, block) in kept_blocks:
                 self.record(prefix, ctag, "", "K", False)
-            elif ctag in ds:
+            elif ctag in items:
                 del ds[ctag]
                 self.record(prefix, ctag, "", "X", True)
 
-    def is_plain_keep(self, ds: Dataset, tag: BaseTag) -> bool:
+    @staticmethod
+    def private_creators(ds: Dataset) -> dict[tuple[int, int], str]:
+        """(group, block) -> private creator of every private block in ``ds``."""
+        creators: dict[tuple[int, int], str] = {}
+        for tag in elements(ds):
+            group, element = tag >> 16, tag & 0xFFFF
+            if group & 1 and 0x0010 <= element <= 0x00FF:
+                value = ds[tag].value
+                creators[(group, element)] = str(value).strip() if value is not None else ""
+        return creators
+
+    def is_plain_keep(self, tag: int, vr: str | None, at_root: bool) -> bool:
         """Whether the element is kept unchanged whatever its value (decided without
         decoding the value, which is most of the cost of a header)."""
-        if tag.group & 1 or self.policy.overrides:
+        if vr is None or vr in _DECODE_VRS or tag >> 16 & 1 or self.policy.overrides:
             return False
-        if ds is self.root and tag in (_PATIENT_NAME, _PATIENT_ID):
+        if at_root and tag in _PATIENT_TAGS:
             return False
-        vr = ds.get_item(tag).VR or _dictionary_vr(tag)
-        if vr is None or vr in _DECODE_VRS:
-            return False
-        cached = self._plain.get(tag)
-        if cached is None:
-            rule = self.table.rule_for(tag)
-            cached = rule is None or rule.action(self.options) is Action.KEEP
-            self._plain[tag] = cached
-        return cached
+        row, action = self.rule(tag)
+        return row is None or action is Action.KEEP
 
     def walk_items(self, elem: ElementView, path: str, context: str | None = None) -> None:
         """Walk the items of a sequence; ``context`` is ``"D"`` or ``"C"`` when the sequence
@@ -342,18 +382,19 @@ class _Scrubber:
 
         return is_safe_private(creator, group, element)
 
-    def pseudonymise(self, ds: Dataset, tag: int, path: str) -> None:
+    def pseudonymise(self, elem: ElementView, path: str) -> None:
         entry, source = pseudonym_for(self.original_pid, self.policy)
-        elem = ds[tag]
+        tag = int(elem.tag)
         elem.value = entry.new_name if tag == _PATIENT_NAME else entry.new_id
-        self.record(path, tag, elem.keyword or "", f"pseudonym:{source}", True)
+        self.record(path, tag, _element_keyword(tag), f"pseudonym:{source}", True)
 
     def apply_rule(self, ds: Dataset, elem: ElementView, path: str) -> None:
         tag = int(elem.tag)
         keyword = elem.keyword or ""
-        rule = self.table.rule_for(tag)
+        rule, action = self.rule(tag)
         vr = elem.VR
-        action = self.default_action(elem) if rule is None else rule.action(self.options)
+        if action is None:
+            action = self.default_action(elem)
         if action is Action.REMOVE:
             if rule is not None and rule.tag in ("60XX3000", "50XXXXXX"):
                 self.remove_group(ds, elem.tag.group, path)
@@ -453,11 +494,9 @@ class _Scrubber:
     def remove_group(self, ds: Dataset, group: int, path: str) -> None:
         """Remove a whole overlay (60xx) or curve (50xx) group: its data is gone, so its
         description would only mislead a reader."""
-        # Iterating a Dataset yields elements; its keys are the tags.
-        for tag in [t for t in ds.keys() if BaseTag(t).group == group]:  # noqa: SIM118
-            kw = ds[tag].keyword or ""
+        for tag in [t for t in elements(ds) if t >> 16 == group]:
             del ds[tag]
-            self.record(path, int(tag), kw, "X", True)
+            self.record(path, int(tag), _element_keyword(tag), "X", True)
 
 
 def scrub_header(
@@ -482,10 +521,11 @@ def scrub_header(
     scrubber.walk(ds, "")
     # Type 2 in every patient IOD: present them, pseudonymised, even if the source lacked them.
     entry, _ = pseudonym_for(original, policy)
-    if _PATIENT_NAME not in ds:
-        ds.add_new(_PATIENT_NAME, "PN", entry.new_name)
-    if _PATIENT_ID not in ds:
-        ds.add_new(_PATIENT_ID, "LO", entry.new_id)
+    flags = encoding_of(ds)
+    if _PATIENT_NAME not in elements(ds):
+        set_string_value(ds, _PATIENT_NAME, "PN", entry.new_name, scrubber.codec, flags)
+    if _PATIENT_ID not in elements(ds):
+        set_string_value(ds, _PATIENT_ID, "LO", entry.new_id, scrubber.codec, flags)
     return scrubber.result
 
 

@@ -19,15 +19,15 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final
-
-import fsspec
-from fsspec.spec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from dicomscrub.errors import ConfigError
 from dicomscrub.storage.integrations import Integration, storage_options
 from dicomscrub.storage.retry import call_with_retries, storage_errors
 from dicomscrub.storage.urls import Location
+
+if TYPE_CHECKING:
+    from fsspec.spec import AbstractFileSystem
 
 __all__ = [
     "BACKENDS",
@@ -112,13 +112,20 @@ def _options(loc: Location, integration: Integration | None) -> dict[str, Any]:
 
 
 def _make_client(backend: Backend, opts: dict[str, Any]) -> AbstractFileSystem:
+    # Imported on first remote use: fsspec takes ~0.1 s to import, and a local job (or
+    # each of its worker processes) never needs it.
+    import fsspec
+
     if backend.scheme == "gs" and (opts.get("endpoint_url") or os.environ.get(_GCS_EMULATOR)):
         # gcsfs's default class first asks a gRPC control API for the bucket's layout; an
         # emulator has none (a 60 s timeout per bucket), and plain buckets need no layout.
         core = importlib.import_module("gcsfs.core")
         plain: AbstractFileSystem = core.GCSFileSystem(skip_instance_cache=True, **opts)
         return plain
-    return fsspec.filesystem(backend.protocol, skip_instance_cache=True, **opts)
+    client: AbstractFileSystem = fsspec.filesystem(
+        backend.protocol, skip_instance_cache=True, **opts
+    )
+    return client
 
 
 def filesystem(loc: Location, integration: Integration | None = None) -> AbstractFileSystem:

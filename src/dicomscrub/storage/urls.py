@@ -108,7 +108,7 @@ def _local(url: str) -> Location:
 
 
 def _split_bucket(path: str, url: str) -> tuple[str, str]:
-    bucket, _, key = path.lstrip("/").partition("/")
+    bucket, _, key = path.partition("/")
     if not bucket:
         raise ConfigError(f"no bucket in URL {url!r}")
     return bucket, key
@@ -121,20 +121,20 @@ def _from_https(url: str, endpoint_url: str | None) -> Location:
     if parts.query:
         return Location("http", "", url)
     if endpoint_url and url.startswith(endpoint_url.rstrip("/") + "/"):
-        bucket, key = _split_bucket(url[len(endpoint_url.rstrip("/")) :], url)
+        bucket, key = _split_bucket(url[len(endpoint_url.rstrip("/")) + 1 :], url)
         return Location("s3", bucket, unquote(key))
     if m := _S3_PATH_HOST.match(host):
-        bucket, key = _split_bucket(path, url)
+        bucket, key = _split_bucket(path[1:], url)
         return Location("s3", bucket, key, region=m.group(1))
     if m := _S3_VHOST.match(host):
         return Location("s3", m.group(1), path.lstrip("/"), region=m.group(2))
     if host in _GCS_HOSTS:
-        bucket, key = _split_bucket(path, url)
+        bucket, key = _split_bucket(path[1:], url)
         return Location("gs", bucket, key)
     if m := _GCS_VHOST.match(host):
         return Location("gs", m.group(1), path.lstrip("/"))
     if m := _AZ_HOST.match(host):
-        bucket, key = _split_bucket(path, url)
+        bucket, key = _split_bucket(path[1:], url)
         return Location("az", bucket, key, account=m.group(1))
     return Location("http", "", url)
 

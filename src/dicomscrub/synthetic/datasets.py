@@ -7,7 +7,6 @@ import hashlib
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
-    PYDICOM_IMPLEMENTATION_UID,
     UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
@@ -24,6 +23,8 @@ SOP_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
 #: The private block that carries PHI: not in PS3.15 Table E.3.10-1, so never "safe".
 PRIVATE_CREATOR = "ACME PHI"
 PRIVATE_GROUP = 0x0009
+
+_IMPLEMENTATION_VERSION = "ACMESCAN_4_2"
 
 _UNCOMPRESSED = {
     "1.2.840.10008.1.2",  # Implicit VR Little Endian
@@ -52,8 +53,9 @@ def _file_meta(sop_class: UID, sop_uid: UID, transfer_syntax: UID, ae: str) -> F
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = sop_uid
     meta.TransferSyntaxUID = transfer_syntax
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "ACMESCAN_4_2"
+    # A made-up scanner's implementation, as a vendor's export would name it.
+    meta.ImplementationClassUID = synthetic_uid("implementation", _IMPLEMENTATION_VERSION)
+    meta.ImplementationVersionName = _IMPLEMENTATION_VERSION
     # Real archives put the sending station's AE title here; ours names the hospital.
     meta.SourceApplicationEntityTitle = ae
     return meta

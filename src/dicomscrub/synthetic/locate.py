@@ -50,7 +50,8 @@ def locate_phi(data: bytes, strings: Sequence[str]) -> list[str]:
     ``OtherPatientIDsSequence[1].PatientID`` or ``(0009,1001)`` for private elements.
     ``data`` must be a DICOM file with preamble and file meta, as dicomscrub writes
     them; a match that no parsed element explains (bytes that are not such a file, a
-    corrupt file, the preamble) is reported as :data:`OUTSIDE_ELEMENTS`. The strings themselves are never returned.
+    corrupt file, the preamble) is reported as :data:`OUTSIDE_ELEMENTS`. The strings
+    themselves are never returned.
     """
     needles = [s.lower() for s in find_phi(data, strings)]
     if not needles:

@@ -25,6 +25,8 @@ def find_phi(data: bytes, strings: Sequence[str]) -> list[str]:
     Every byte is searched: the preamble, the file meta group, private elements, items
     of nested sequences and pixel data alike. Strings shorter than
     :data:`MIN_PHI_LENGTH` are skipped. The result keeps the order of ``strings``.
+    The bytes are searched as stored: the dataset of a Deflated Explicit VR Little
+    Endian file is compressed, so inflate it before calling.
     """
     haystack = data.lower()
     found: list[str] = []
