@@ -318,7 +318,7 @@ def _pydicom_element(pk: _Packer, elem: Element, encodings: Any) -> bytes:
 
 def _raw_is_plain(pk: _Packer, raw: RawDataElement) -> bool:
     """Whether pydicom would write ``raw`` as header + its bytes with nothing else to do."""
-    if raw.value is None or raw.length == _UNDEFINED and raw.tag == _PIXEL_DATA:
+    if raw.value is None or (raw.length == _UNDEFINED and raw.tag == _PIXEL_DATA):
         return False  # deferred value; encapsulation check
     if pk.implicit:
         return True
@@ -331,16 +331,19 @@ def _raw_is_plain(pk: _Packer, raw: RawDataElement) -> bool:
 
 
 def _write_element(out: list[bytes], pk: _Packer, elem: Element, encodings: Any) -> None:
-    if elem.is_raw and _raw_is_plain(pk, elem):  # type: ignore[arg-type]
-        value = elem.value
-        assert isinstance(value, bytes)
-        undefined = elem.length == _UNDEFINED
-        out.append(pk.header(elem.tag, elem.VR or "", _UNDEFINED if undefined else len(value)))
-        out.append(value)
-        if undefined:
-            out.append(pk.marker(_SEQUENCE_END, 0))
-    elif not elem.is_raw and elem.VR == "SQ" and not elem.is_buffered:
-        _write_sequence(out, pk, elem, encodings)  # type: ignore[arg-type]
+    if isinstance(elem, RawDataElement):
+        if _raw_is_plain(pk, elem):
+            value = elem.value
+            assert isinstance(value, bytes)
+            undefined = elem.length == _UNDEFINED
+            out.append(pk.header(elem.tag, elem.VR or "", _UNDEFINED if undefined else len(value)))
+            out.append(value)
+            if undefined:
+                out.append(pk.marker(_SEQUENCE_END, 0))
+        else:
+            out.append(_pydicom_element(pk, elem, encodings))
+    elif elem.VR == "SQ" and not elem.is_buffered:
+        _write_sequence(out, pk, elem, encodings)
     else:
         data = _value_bytes(elem, pk)
         if data is None or (not pk.implicit and elem.VR not in _LONG_VRS and len(data) > 0xFFFF):
@@ -357,7 +360,7 @@ def _value_bytes(elem: Element, pk: _Packer) -> bytes | None:
     data (``write_OBvalue``: padded with a NUL) and a single US number
     (``write_numbers``); pydicom's writer would otherwise be most of the cost.
     """
-    if elem.is_raw or elem.value is None:
+    if isinstance(elem, RawDataElement) or elem.value is None:
         return None
     vr, value = elem.VR, elem.value
     if vr in _WRITE_STRING_VRS:
@@ -464,7 +467,7 @@ def _pydicom_meta_bytes(ds: Dataset, tsyntax: UID) -> bytes:
     if meta_instance is None or (ds_instance and ds_instance != meta_instance):
         file_meta.MediaStorageSOPInstanceUID = ds_instance
     buffer = DicomBytesIO()
-    buffer.is_implicit_VR, buffer.is_little_endian = tsyntax.is_implicit_VR, tsyntax.is_little_endian
+    buffer.is_implicit_VR, buffer.is_little_endian = False, True  # PS3.10 7.1
     write_file_meta_info(buffer, file_meta, enforce_standard=True)
     return buffer.getvalue()
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     UID,
@@ -26,7 +28,7 @@ from pydicom.uid import (
 )
 
 from dicomscrub.errors import FileError
-from dicomscrub.fastvalues import encode_file
+from dicomscrub.fastvalues import elements, encode_file
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
 from dicomscrub.phi import collect_phi
 from dicomscrub.profile.policy import PixelMode, Policy
@@ -94,12 +96,54 @@ def _check_pixel_length(ds: Dataset) -> None:
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if ts is not None and ts.is_compressed:
         return
-    try:
-        needed = int(get_expected_length(ds, unit="bytes"))
-    except (AttributeError, TypeError, ValueError, KeyError):
-        return
-    if len(ds.PixelData) < needed:
+    sizes = _raw_native_sizes(ds)
+    if sizes is None:
+        try:
+            sizes = int(get_expected_length(ds, unit="bytes")), len(ds.PixelData)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            return
+    needed, present = sizes
+    if present < needed:
         raise FileError("truncated", "PixelData (7FE0,0010) is shorter than the image it describes")
+
+
+#: Rows, Columns, SamplesPerPixel, BitsAllocated: the size of one native frame.
+_FRAME_TAGS = (0x00280010, 0x00280011, 0x00280002, 0x00280100)
+
+
+def _raw_native_sizes(ds: Dataset) -> tuple[int, int] | None:
+    """(bytes needed, bytes present) from the raw elements, for the common case only.
+
+    One frame of whole-byte samples described by little-endian US values: the answer
+    ``get_expected_length`` gives, without decoding (and so rewriting) the elements.
+    Anything else (frames, 1-bit or YBR_FULL_422 data, converted elements) is None.
+    """
+    items = elements(ds)
+    pixels = items.get(BaseTag(0x7FE00010))
+    if pixels is None or not isinstance(pixels, RawDataElement) or pixels.value is None:
+        return None
+    if BaseTag(0x00280008) in items:
+        return None  # NumberOfFrames
+    photometric = items.get(BaseTag(0x00280004))
+    if photometric is None or not isinstance(photometric.value, bytes):
+        return None
+    if photometric.value.strip(b" \x00") not in _PLAIN_PHOTOMETRIC:
+        return None
+    product = 1
+    for tag in _FRAME_TAGS:
+        raw = items.get(BaseTag(tag))
+        if not isinstance(raw, RawDataElement) or raw.VR != "US" or not raw.is_little_endian:
+            return None
+        if raw.value is None or len(raw.value) != 2:
+            return None
+        product *= int.from_bytes(raw.value, "little")
+    bits = int.from_bytes(items[BaseTag(0x00280100)].value, "little")  # type: ignore[arg-type]
+    if bits % 8:
+        return None
+    return product // 8, len(pixels.value)
+
+
+_PLAIN_PHOTOMETRIC = frozenset({b"MONOCHROME1", b"MONOCHROME2", b"RGB", b"PALETTE COLOR"})
 
 
 def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:

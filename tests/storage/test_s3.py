@@ -177,3 +177,15 @@ def test_large_object_streams_through_bounded_memory() -> None:
     assert total == size
     # A few read-ahead blocks (8 MiB each, copied by the HTTP stack), never the object.
     assert peak < 40 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB object"
+
+
+def test_large_object_is_uploaded_in_parts(moto: Server, s3_bucket: str) -> None:
+    # Above s3fs's threshold (2 x 50 MiB) the upload is multipart: S3 shows the object
+    # only once CompleteMultipartUpload has run, so no reader sees part of it.
+    payload = bytes(range(256)) * (105 * 2**20 // 256)
+    url = f"s3://{s3_bucket}/multipart.bin"
+    write_atomic(url, payload, integration=moto.integration)
+    head = _client(moto).head_object(Bucket=s3_bucket, Key="multipart.bin")  # type: ignore[attr-defined]
+    assert head["ContentLength"] == len(payload)
+    assert head["ETag"].strip('"').endswith("-3")  # three parts of at most 50 MiB
+    assert read_bytes(url, integration=moto.integration) == payload
