@@ -35,6 +35,7 @@ FILE_ERROR_CODES: Final[dict[str, str]] = {
     "duplicate-sop-instance": "another input of this job has the same SOPInstanceUID",
     "output-is-input": "the output location equals an input location",
     "output-unwritable": "the output location could not be written",
+    "output-collision": "an earlier input of this job is written to the same output location",
     "pixel-decode": "pixel data needs redaction but cannot be decoded",
     "pixel-encode": "redacted pixel data could not be encoded",
     "scrub": "the header could not be de-identified",

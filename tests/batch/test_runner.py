@@ -353,7 +353,7 @@ def test_two_inputs_with_one_output_name_do_not_overwrite(tmp_path: Path, key: b
     run_batch(job([first, second], key, out=tmp_path / "out", report_url=str(report)))
     lines = report_lines(report)
     assert [line["status"] for line in lines] == ["saved", "failed"]
-    assert lines[1]["error"]["code"] == "output-unwritable"
+    assert lines[1]["error"]["code"] == "output-collision"
     written = pydicom.dcmread(lines[0]["url_deid"])
     assert written.SeriesInstanceUID == lines[0]["SeriesInstanceUID_deid"]
 

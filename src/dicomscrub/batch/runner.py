@@ -182,7 +182,7 @@ def _plan(
             # SRCs, would overwrite each other's output.
             report.status = FileStatus.FAILED
             report.error = ReportError(
-                "output-unwritable", "an earlier input of this job is written to the same output"
+                "output-collision", "an earlier input of this job is written to the same output"
             )
         if report.status is FileStatus.FAILED:
             plan.append(_Planned(report))

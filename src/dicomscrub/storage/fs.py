@@ -43,8 +43,10 @@ __all__ = [
     "remove",
 ]
 
-#: Read block size for streamed inputs: memory per open remote file is about this much.
-READ_BLOCK_SIZE: Final = 8 * 2**20
+#: Read-ahead block of streamed inputs: each GET fetches this much, and memory per open
+#: remote file is a small multiple of it. Small enough that reading only a header (the
+#: runner's first pass) does not fetch much more than the header.
+READ_BLOCK_SIZE: Final = 2 * 2**20
 #: Environment variables whose value changes which client a scheme gets.
 _ENV_KEYS: Final = {
     "s3": ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"),
