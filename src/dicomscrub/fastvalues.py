@@ -87,6 +87,14 @@ def dictionary_vr(tag: int) -> str | None:
 
 
 @cache
+def effective_vr(raw_vr: str | None, tag: int) -> str | None:
+    """The VR to act on: the dictionary's when the file gave none (implicit VR) or gave
+    UN for an attribute the dictionary knows (pydicom then decodes it as the known VR)."""
+    if raw_vr is None or (raw_vr == "UN" and not tag >> 16 & 1):
+        return dictionary_vr(tag) or raw_vr
+    return raw_vr
+
+
 def keyword(tag: int) -> str:
     """The data dictionary's keyword for ``tag`` ("" for private and unknown tags)."""
     return keyword_for_tag(tag) or ""
@@ -203,8 +211,8 @@ class ElementView:
         if raw is None:
             raw = elements(ds)[tag]
         self._raw = raw
-        vr = raw.VR or dictionary_vr(tag)
-        if vr is None or len(vr) != 2 or not raw.is_raw:
+        vr = effective_vr(raw.VR, tag)
+        if vr is None or len(vr) != 2 or not raw.is_raw or raw.VR == "UN":
             # Unknown or ambiguous VR, or already converted: let pydicom decide.
             self._elem = ds[tag]
             vr = self._elem.VR

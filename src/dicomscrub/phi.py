@@ -20,7 +20,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from dicomscrub.fastvalues import ElementView, dictionary_vr, elements, simple_codec
+from dicomscrub.fastvalues import ElementView, effective_vr, elements, simple_codec
 
 __all__ = ["PhiValues", "collect_phi", "iter_dates_in_text"]
 
@@ -347,7 +347,7 @@ def collect_phi(ds: Dataset) -> PhiValues:
 
     def walk(d: Dataset) -> None:
         for tag, raw in list(elements(d).items()):
-            vr = raw.VR or dictionary_vr(tag)
+            vr = effective_vr(raw.VR, tag)
             if vr is not None and vr not in _PHI_VRS and tag not in _KEYWORD_TAGS:
                 continue  # cannot hold a name, ID, date or place: leave it undecoded
             elem = ElementView(d, tag, codec, raw)

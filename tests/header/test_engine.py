@@ -358,3 +358,18 @@ def test_phi_values_are_collected_before_scrubbing() -> None:
     assert result.changed > 10
     for action in result.actions:
         assert set(action.to_json()) == {"path", "tag", "keyword", "action", "changed"}
+
+
+def test_standard_attributes_stored_as_un_are_handled_as_their_dictionary_vr() -> None:
+    from pydicom.data import get_testdata_file
+
+    # rtdose_rle.dcm stores standard attributes with VR UN (explicit VR little endian).
+    path = get_testdata_file("rtdose_rle.dcm")
+    assert path is not None
+    raw = pydicom.dcmread(path)
+    assert raw.get_item(0x0020000D).VR == "UN"
+    original = raw.StudyInstanceUID
+    out, _ = scrub_bytes(open(path, "rb").read(), Policy(key=KEY))  # noqa: PTH123, SIM115
+    ds = pydicom.dcmread(io.BytesIO(out))
+    assert ds.StudyInstanceUID == remap_uid(original, KEY)
+    assert is_valid_uid(ds.FrameOfReferenceUID) and is_valid_uid(ds.SeriesInstanceUID)

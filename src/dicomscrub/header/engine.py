@@ -30,7 +30,7 @@ from pydicom.tag import BaseTag
 
 from dicomscrub.fastvalues import (
     ElementView,
-    dictionary_vr,
+    effective_vr,
     elements,
     encoding_of,
     keyword,
@@ -285,7 +285,7 @@ class _Scrubber:
                 del ds[tag]  # group lengths are stale after any change (and retired)
                 continue
             path = prefix  # records take the item prefix; see AppliedAction
-            if self.is_plain_keep(tag, raw.VR or dictionary_vr(tag), at_root):
+            if self.is_plain_keep(tag, effective_vr(raw.VR, tag), at_root):
                 # Kept as read: never decoded, so the original bytes are written back.
                 records.append((path, tag, None, "K", False))
                 continue

@@ -1,15 +1,19 @@
-"""Text detection behind a small interface: a cheap OpenCV pre-filter, then PP-OCRv4.
+"""Text detection behind a small interface: PP-OCRv4 on the candidate regions of a frame.
 
 The neural detector is the PP-OCRv4 mobile text detector shipped inside the
 ``rapidocr-onnxruntime`` 1.4.4 wheel (measured in issue 3: 99.1 % of PHI boxes on
 synthetic CT/US/X-ray frames). It is loaded from the installed package, never
-downloaded, and created once per process on first use. Another engine only has to
-implement :class:`TextDetector`.
+downloaded, and its onnxruntime session is created once per process and thread count.
+Another engine only has to implement :class:`TextDetector`.
 
-The pre-filter looks for glyph strokes (a small morphological top-hat above the
-frame's noise); a view with no line-shaped or large sparse stroke component and fewer
-than three small ones skips the neural detector. The benchmark
-(``benchmarks/bench_pixels.py``) checks that it costs no recall.
+It runs only on the regions :func:`dicomscrub.pixels.prepare.propose_regions` finds
+(a text-free frame costs a few milliseconds), each at ``upscale`` times its native
+size: small frames (CT, ultrasound) are enlarged 1.5x as rapidocr does for them (8 px
+text is then found), large ones (X-ray) are not. The input is padded, never resized,
+to the multiple of 32 the network needs.
+
+onnxruntime uses one intra-op thread by default: a batch runs one process per core, and
+on the shared 2-core machine a second thread bought nothing (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dicomscrub.errors import ConfigError
-from dicomscrub.pixels.prepare import DetectionView
+from dicomscrub.pixels.prepare import DetectionView, Region, propose_regions, whole_regions
 
 __all__ = [
     "Detection",
@@ -33,31 +37,33 @@ __all__ = [
     "TextDetector",
     "detect_views",
     "get_detector",
-    "has_text_candidates",
     "is_available",
     "rapidocr_config",
+    "upscale_for",
 ]
 
 Uint8Image = npt.NDArray[np.uint8]
 Quad = npt.NDArray[np.float32]
 
 _INSTALL_HINT: Final = "pip install 'rapidocr-onnxruntime==1.4.4' opencv-python-headless"
-#: Top-hat response (8-bit levels) a stroke must reach at least, whatever the noise.
-_MIN_STROKE_CONTRAST: Final = 24
-#: ... and this many noise standard deviations.
-_NOISE_FACTOR: Final = 6.0
-#: Top-hat size: wider than the strokes of 8-28 px text, narrower than anatomy.
-_STROKE_KERNEL: Final = 5
-#: A view with fewer stroke-like components than this, none of them line-shaped or a
-#: large sparse glyph, is treated as text-free.
-_MIN_STROKES: Final = 3
+_DET_MODEL: Final = "ch_PP-OCRv4_det_infer.onnx"
+#: Frames whose short side is at most this are enlarged before detection ...
+_SMALL_FRAME: Final = 1100
+#: ... by this factor (rapidocr enlarges a 512² slice to 736²: 1.44x).
+_SMALL_UPSCALE: Final = 1.5
+#: Keep faint boxes: a missed name costs more than a blanked scale label.
+_BOX_THRESH: Final = 0.4
 
 
 class TextDetector(Protocol):
     """Finds text lines in one 8-bit image."""
 
-    def detect(self, image: Uint8Image) -> list[Quad]:
-        """Quadrilaterals ``(4, 2)`` (x, y) around each text line, in ``image`` pixels."""
+    def detect(self, image: Uint8Image, upscale: float = 1.0) -> list[Quad]:
+        """Quads ``(4, 2)`` (x, y) around each text line, in ``image`` pixels.
+
+        ``upscale`` enlarges the image first (for small text); coordinates stay in
+        ``image`` pixels.
+        """
         ...
 
 
@@ -81,7 +87,7 @@ def is_available() -> bool:
     for module in ("rapidocr_onnxruntime", "onnxruntime", "cv2"):
         if importlib.util.find_spec(module) is None:
             return False
-    return _model_dir().joinpath("ch_PP-OCRv4_det_infer.onnx").is_file()
+    return _model_dir().joinpath(_DET_MODEL).is_file()
 
 
 def _model_dir() -> Path:
@@ -91,98 +97,117 @@ def _model_dir() -> Path:
     return Path(spec.origin).parent / "models"
 
 
-def rapidocr_config() -> dict[str, Any]:
-    """rapidocr-onnxruntime's own configuration with model paths resolved in the wheel."""
+def rapidocr_config(threads: int = 1) -> dict[str, Any]:
+    """rapidocr-onnxruntime's configuration, model paths resolved in the wheel, ``threads`` set."""
     if not is_available():
         raise ConfigError(f"pixel text detection needs the PP-OCRv4 models: {_INSTALL_HINT}")
+    if threads < 1:
+        raise ConfigError("the OCR thread count must be at least 1")
     from rapidocr_onnxruntime.utils import read_yaml, update_model_path
 
     root = _model_dir().parent
     config: dict[str, Any] = update_model_path(read_yaml(str(root / "config.yaml")))
+    for part in ("Det", "Cls", "Rec"):
+        config[part]["intra_op_num_threads"] = threads
+        config[part]["inter_op_num_threads"] = 1
     return config
+
+
+def upscale_for(height: int, width: int) -> float:
+    """The enlargement to detect in a ``height`` x ``width`` frame at (see module doc)."""
+    return _SMALL_UPSCALE if min(height, width) <= _SMALL_FRAME else 1.0
 
 
 class RapidOcrDetector:
     """PP-OCRv4 mobile text detection (DB) on onnxruntime, from rapidocr-onnxruntime."""
 
-    def __init__(self) -> None:
-        from rapidocr_onnxruntime.ch_ppocr_det import TextDetector as _RapidDet
+    def __init__(self, threads: int = 1) -> None:
+        import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type hints
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DBPostProcess
 
-        config = rapidocr_config()["Det"]
-        # Keep faint boxes: a missed name costs more than a blanked scale label.
-        config["box_thresh"] = 0.4
-        self._det = _RapidDet(config)
+        config = rapidocr_config(threads)["Det"]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 4
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            config["model_path"], sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+        self._post = DBPostProcess(
+            thresh=config["thresh"],
+            box_thresh=_BOX_THRESH,
+            max_candidates=config["max_candidates"],
+            unclip_ratio=config["unclip_ratio"],
+            use_dilation=config["use_dilation"],
+            score_mode=config["score_mode"],
+        )
 
-    def detect(self, image: Uint8Image) -> list[Quad]:
-        """Text-line quads of ``image`` (grey or RGB)."""
+    def detect(self, image: Uint8Image, upscale: float = 1.0) -> list[Quad]:
+        """Text-line quads of ``image`` (grey or RGB), in ``image`` pixels."""
         import cv2
 
-        if image.ndim == 2:
-            bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        else:
-            bgr = np.ascontiguousarray(image[..., ::-1])
-        boxes, _ = self._det(bgr)
-        if boxes is None:
+        h, w = image.shape[:2]
+        if min(h, w) < 4:
             return []
-        return [np.asarray(b, dtype=np.float32) for b in boxes]
+        if upscale != 1.0:
+            size = (round(w * upscale), round(h * upscale))
+            image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+        sh, sw = image.shape[:2]
+        ph, pw = -(-sh // 32) * 32, -(-sw // 32) * 32
+        # Normalised as PP-OCR expects ((x / 255 - 0.5) / 0.5), BGR channel order, padded
+        # with black (the usual ground of burned-in text) to the network's multiple of 32.
+        tensor = np.full((1, 3, ph, pw), -1.0, np.float32)
+        norm = image.astype(np.float32) * (2.0 / 255.0) - 1.0
+        if norm.ndim == 2:
+            tensor[0, :, :sh, :sw] = norm
+        else:
+            tensor[0, :, :sh, :sw] = norm[..., ::-1].transpose(2, 0, 1)
+        pred = self._session.run(None, {self._input: tensor})[0]
+        # The post-processing maps the probability map (ph x pw) onto (pw, ph) / upscale.
+        boxes, _ = self._post(pred, (ph / upscale, pw / upscale))
+        out = []
+        for box in boxes:
+            quad = np.asarray(box, np.float32)
+            quad[:, 0] = np.clip(quad[:, 0], 0, w - 1)
+            quad[:, 1] = np.clip(quad[:, 1], 0, h - 1)
+            side_a = float(np.linalg.norm(quad[0] - quad[1]))
+            side_b = float(np.linalg.norm(quad[1] - quad[2]))
+            if min(side_a, side_b) > 3:
+                out.append(quad)
+        return out
 
 
 @cache
-def get_detector() -> RapidOcrDetector:
-    """The process-wide detector (the ONNX session is built once, on first use)."""
-    return RapidOcrDetector()
-
-
-def _noise_sigma(gray: Uint8Image) -> float:
-    """Noise standard deviation from horizontal differences of the non-flat pixels."""
-    step = max(1, gray.shape[0] // 384)
-    rows = gray[::step].astype(np.int16)
-    diff = np.abs(rows[:, 1:] - rows[:, :-1])
-    textured = diff[diff > 0]
-    if textured.size == 0:
-        return 0.0
-    # Half of the pixels of flat noise differ by more than 0.954 sigma*sqrt(2).
-    return float(np.median(textured)) / (0.954 * 2**0.5)
-
-
-def has_text_candidates(image: Uint8Image) -> bool:
-    """Whether ``image`` holds glyph strokes; False means clearly text-free."""
-    import cv2
-
-    gray: Uint8Image = image.max(axis=2) if image.ndim == 3 else image
-    if int(gray.max()) - int(gray.min()) < _MIN_STROKE_CONTRAST:
-        return False
-    # A light blur takes the edge off pixel noise; a small top-hat keeps only structures
-    # a few pixels wide (glyph strokes), not the edges of anatomy.
-    smooth = np.asarray(cv2.GaussianBlur(np.ascontiguousarray(gray), (3, 3), 0.7), np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_STROKE_KERNEL, _STROKE_KERNEL))
-    response = np.maximum(
-        cv2.morphologyEx(smooth, cv2.MORPH_TOPHAT, kernel),  # bright text (the usual case)
-        cv2.morphologyEx(smooth, cv2.MORPH_BLACKHAT, kernel),  # dark text on a light ground
-    )
-    threshold = max(_MIN_STROKE_CONTRAST, _NOISE_FACTOR * _noise_sigma(smooth))
-    strokes = (response >= threshold).astype(np.uint8)
-    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
-    w = stats[1:, cv2.CC_STAT_WIDTH]
-    h = stats[1:, cv2.CC_STAT_HEIGHT]
-    area = stats[1:, cv2.CC_STAT_AREA]
-    long_side, short_side = np.maximum(w, h), np.maximum(np.minimum(w, h), 1)
-    glyph = (long_side >= 4) & (area >= 6) & (short_side <= 120) & (long_side <= 20 * short_side)
-    # Small text merges into one component per line (or block of lines): elongated.
-    line = glyph & (long_side >= 12) & (long_side >= 2.5 * short_side)
-    # A large glyph on its own is big and sparse; a blob (bone, vessel) fills its box.
-    big_glyph = glyph & (short_side >= 8) & (area <= 0.5 * w * h)
-    return bool(line.any() or big_glyph.any() or int(glyph.sum()) >= _MIN_STROKES)
+def get_detector(threads: int = 1) -> RapidOcrDetector:
+    """The process-wide detector for ``threads`` (the ONNX session is built once)."""
+    return RapidOcrDetector(threads)
 
 
 def detect_views(
-    views: Sequence[DetectionView], detector: TextDetector, *, prefilter: bool = True
+    views: Sequence[DetectionView],
+    detector: TextDetector,
+    *,
+    prefilter: bool = True,
+    upscale: float | None = None,
 ) -> list[Detection]:
-    """Run ``detector`` on each view (skipping text-free ones) and map quads to the frame."""
+    """Run ``detector`` on the candidate regions of ``views``; quads in frame pixels.
+
+    ``prefilter=False`` runs it on every view in full instead (the benchmark's
+    reference). ``upscale`` defaults to :func:`upscale_for` the frame's size.
+    """
+    if not views:
+        return []
+    height, width = views[0].image.shape[:2]
+    factor = upscale_for(height, width) if upscale is None else upscale
+    regions: list[Region] = propose_regions(views) if prefilter else whole_regions(views)
     found: list[Detection] = []
-    for index, view in enumerate(views):
-        if prefilter and not has_text_candidates(view.image):
-            continue
-        offset = np.array([view.x0, view.y0], dtype=np.float32)
-        found.extend(Detection(quad + offset, index) for quad in detector.detect(view.image))
+    for region in regions:
+        view = views[region.view]
+        crop = view.image[region.y0 : region.y1, region.x0 : region.x1]
+        offset = np.array([view.x0 + region.x0, view.y0 + region.y0], dtype=np.float32)
+        found.extend(
+            Detection(quad + offset, region.view) for quad in detector.detect(crop, factor)
+        )
     return found
