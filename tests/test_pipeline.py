@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file, get_testdata_files
 from pydicom.dataelem import RawDataElement
 from pydicom.uid import ImplicitVRLittleEndian
@@ -17,6 +19,7 @@ from dicomscrub.fastvalues import elements, encode_file
 from dicomscrub.pipeline import read_dataset, scrub_bytes, scrub_dataset, write_dataset
 from dicomscrub.profile.options import Option
 from dicomscrub.profile.policy import Policy
+from tests.factories import make_dataset, make_patients
 
 KEY = b"pipeline-test-key-0123456789abcd"
 BUNDLED = sorted({Path(p) for p in get_testdata_files("*.dcm")})
@@ -94,3 +97,30 @@ def test_the_change_count_matches_the_detailed_actions() -> None:
     assert len(actions) == len(result.header.records)
     kept = [a for a in actions if a.keyword == "Rows"]
     assert kept and kept[0].action == "K" and not kept[0].changed
+
+
+def _element_ends(data: bytes) -> set[int]:
+    """Byte offsets where a top-level element (or the file meta) ends."""
+    from dicomscrub.fastvalues import elements
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ends = {raw.value_tell + raw.length for raw in elements(ds).values()}
+    meta_end = 132 + 12 + int(ds.file_meta.FileMetaInformationGroupLength)
+    return ends | {meta_end}
+
+
+@settings(max_examples=80, deadline=None)
+@given(fraction=st.floats(min_value=0.0, max_value=0.999))
+def test_a_cut_file_is_never_scrubbed_as_whole(fraction: float) -> None:
+    patient = make_patients(1, 3)[0]
+    raw = io.BytesIO()
+    make_dataset(patient, rows=16, columns=16, seed=3).save_as(raw, enforce_file_format=True)
+    data = raw.getvalue()
+    cut = 132 + int((len(data) - 132) * fraction)
+    try:
+        scrub_bytes(data[:cut], Policy(key=b"k" * 32))
+    except FileError as exc:
+        assert exc.code in {"truncated", "not-dicom", "missing-sop-uid", "missing-sop-class"}
+        return
+    # Only a cut exactly between two elements looks like a complete (smaller) file.
+    assert cut in _element_ends(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -59,28 +60,88 @@ def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> Fil
 
     A file without the 128-byte preamble and ``DICM`` is still accepted when it parses
     as a data set with a SOP Class or SOP Instance UID (older files are written so).
+    pydicom reads a file that ends early without complaint (a short last value, or a
+    few bytes of a tag at the end); :func:`_check_complete` catches both, so a cut file
+    is reported ``truncated`` instead of being de-identified without its tail.
     """
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     start = fp.tell()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = _dcmread(fp, start, headers_only)
+        except (OSError, RuntimeError) as exc:
+            # pydicom raises these for a sequence or value cut short
+            # ("No tag to read at file position", BytesLengthException).
+            if isinstance(exc, OSError) and "No tag to read" not in str(exc):
+                raise
+            raise FileError(
+                "truncated", f"the file ends inside an element ({type(exc).__name__})"
+            ) from exc
+    if any("End of file reached" in str(w.message) for w in caught):
+        raise FileError("truncated", "the file ends before a sequence or value is closed")
+    _check_complete(ds, fp, start, headers_only)
+    if not headers_only and "PixelData" in ds:
+        _check_pixel_length(ds)
+    return ds
+
+
+def _dcmread(fp: BinaryIO, start: int, headers_only: bool) -> FileDataset:
     try:
-        ds = pydicom.dcmread(fp, stop_before_pixels=headers_only)
+        return pydicom.dcmread(fp, stop_before_pixels=headers_only)
     except InvalidDicomError:
         fp.seek(start)
         try:
             ds = pydicom.dcmread(fp, force=True, stop_before_pixels=headers_only)
-        except (*_READ_ERRORS, InvalidDicomError, NotImplementedError) as exc:
+        except (
+            *_READ_ERRORS,
+            InvalidDicomError,
+            NotImplementedError,
+            OSError,
+            RuntimeError,
+        ) as exc:
             raise FileError("not-dicom") from exc
         if "SOPClassUID" not in ds and "SOPInstanceUID" not in ds:
             raise FileError("not-dicom") from None
+        return ds
     except _READ_ERRORS as exc:
         raise FileError(
             "truncated", f"the file could not be parsed to its end ({type(exc).__name__})"
         ) from exc
     except NotImplementedError as exc:
         raise FileError("unreadable", f"unsupported encoding ({type(exc).__name__})") from exc
-    if not headers_only and "PixelData" in ds:
-        _check_pixel_length(ds)
-    return ds
+
+
+_UNDEFINED = 0xFFFFFFFF
+
+
+def _check_complete(ds: Dataset, fp: BinaryIO, start: int, headers_only: bool) -> None:
+    """Raise ``truncated`` if a value is shorter than its header says, or if the file
+    ends with a few stray bytes (the start of an element that was cut off)."""
+    last_end = 0
+    undefined_last = False
+    for raw in elements(ds).values():
+        if not isinstance(raw, RawDataElement):
+            continue
+        if raw.length == _UNDEFINED:
+            undefined_last = True
+            continue
+        undefined_last = False
+        if raw.value is not None and len(raw.value) < raw.length:
+            raise FileError("truncated", f"{_tag(raw.tag)} is shorter than its declared length")
+        last_end = max(last_end, raw.value_tell + raw.length)
+    if headers_only or undefined_last or not last_end:
+        return
+    try:
+        size = fp.seek(0, io.SEEK_END)
+    except (OSError, ValueError):
+        return
+    if 0 < size - last_end < 8:
+        raise FileError("truncated", "the file ends inside the header of an element")
+
+
+def _tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def _syntax_of(ds: Dataset) -> UID:
