@@ -23,6 +23,7 @@ from dicomscrub.storage import (
     same_location,
     write_atomic,
 )
+from dicomscrub.storage.fs import READ_BLOCK_SIZE
 from dicomscrub.storage.integrations import Integration
 from tests.storage.conftest import GCS_BUCKET
 from tests.storage.servers import Server
@@ -174,3 +175,23 @@ def test_reading_a_missing_object_is_a_final_storage_error(store: Store) -> None
         read_bytes(store.base + "nothing-here.dcm", integration=store.integration)
     assert info.value.retryable is False
     assert "not found" in str(info.value)
+
+
+@pytest.mark.parametrize("size", [0, 1, READ_BLOCK_SIZE - 1, READ_BLOCK_SIZE, READ_BLOCK_SIZE + 1])
+def test_open_read_at_block_edges(store: Store, size: int) -> None:
+    url = store.base + f"edge-{size}.bin"
+    payload = bytes(i % 253 for i in range(size))
+    write_atomic(url, payload, integration=store.integration)
+    with open_read(url, integration=store.integration) as fh:
+        assert fh.read() == payload
+        assert fh.read(10) == b""
+        fh.seek(-min(size, 5), 2)
+        assert fh.read() == payload[len(payload) - min(size, 5) :]
+
+
+def test_open_read_of_missing_object_fails_on_read(store: Store) -> None:
+    with (
+        pytest.raises(StorageError, match="not found"),
+        open_read(store.base + "absent.dcm", integration=store.integration) as fh,
+    ):
+        fh.read(1)

@@ -15,7 +15,14 @@ from dicomscrub.cli.main import main
 from dicomscrub.storage import iter_inputs, open_read, read_bytes, write_atomic
 from dicomscrub.storage.integrations import Integration, save_integration
 from dicomscrub.synthetic.corpus import make_corpus
-from tests.storage.servers import Server, count_objects, create_bucket, moto_server, s3_integration
+from tests.storage.servers import (
+    Server,
+    count_objects,
+    create_bucket,
+    moto_server,
+    moto_subprocess,
+    s3_integration,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +203,16 @@ def test_server_stopped_mid_job_then_resume_completes(
         for out in outputs:
             with open_read(out.url, integration=integration) as fh:
                 pydicom.dcmread(fh)
+
+
+def test_bad_credentials_exit_2(tmp_path: Path, key_file: Path) -> None:
+    # moto enforces signatures and IAM only when told so at start-up: its own process.
+    with moto_subprocess({"INITIAL_NO_AUTH_ACTION_COUNT": "0"}) as server:
+        name = _register(s3_integration(server.endpoint, name="wrong-keys"))
+        argv = [
+            "deidentify", "s3://any-bucket/raw/", "--out", str(tmp_path / "out"),
+            "--integration", name, "--key-file", str(key_file), "-q",
+            "--report", str(tmp_path / "r.jsonl"),
+        ]  # fmt: skip
+        assert main(argv) == 2
+    assert not (tmp_path / "out").exists()

@@ -189,3 +189,15 @@ def test_large_object_is_uploaded_in_parts(moto: Server, s3_bucket: str) -> None
     assert head["ContentLength"] == len(payload)
     assert head["ETag"].strip('"').endswith("-3")  # three parts of at most 50 MiB
     assert read_bytes(url, integration=moto.integration) == payload
+
+
+def test_buckets_named_in_a_local_list_file_are_checked(
+    moto: Server, s3_bucket: str, tmp_path: Path
+) -> None:
+    write_atomic(f"s3://{s3_bucket}/a.dcm", b"x", integration=moto.integration)
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"s3://{s3_bucket}/a.dcm\n")
+    check_access(str(listing), integration=moto.integration, write=False)
+    listing.write_text(f"s3://{s3_bucket}/a.dcm\ns3://missing-bucket-zz9/b.dcm\n")
+    with pytest.raises(ConfigError, match="'missing-bucket-zz9' not found"):
+        check_access(str(listing), integration=moto.integration, write=False)

@@ -199,14 +199,17 @@ def detect_views(
     """
     if not views:
         return []
-    height, width = views[0].image.shape[:2]
-    factor = upscale_for(height, width) if upscale is None else upscale
-    regions: list[Region] = propose_regions(views) if prefilter else whole_regions(views)
+    if prefilter:
+        regions = propose_regions(views)
+    else:
+        height, width = views[0].image.shape[:2]
+        regions = whole_regions(views, upscale_for(height, width))
     found: list[Detection] = []
     for region in regions:
         view = views[region.view]
         crop = view.image[region.y0 : region.y1, region.x0 : region.x1]
         offset = np.array([view.x0 + region.x0, view.y0 + region.y0], dtype=np.float32)
+        factor = region.upscale if upscale is None else upscale
         found.extend(
             Detection(quad + offset, region.view) for quad in detector.detect(crop, factor)
         )

@@ -6,6 +6,7 @@ import glob
 import os
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage import fs
@@ -43,15 +44,17 @@ def _check_listed_roots(path: Path, integration: Integration | None) -> None:
         if local_path(item) is not None:
             continue
         loc, _ = remote_location(item, integration)
-        if (loc.scheme, loc.bucket) not in seen:
-            seen.add((loc.scheme, loc.bucket))
+        where = urlsplit(item).netloc if loc.scheme == "http" else loc.bucket
+        if (loc.scheme, where) not in seen:
+            seen.add((loc.scheme, where))
             root = item if loc.scheme == "http" else _bucket_url(loc)
             check_access(root, integration=integration, write=False)
 
 
 def _bucket_url(loc: Location) -> str:
-    account = f"{loc.account}@" if loc.account else ""
-    return f"{loc.scheme}://{account}{loc.bucket}/"
+    if loc.account:
+        return f"az://{loc.bucket}@{loc.account}.blob.core.windows.net/"
+    return f"{loc.scheme}://{loc.bucket}/"
 
 
 def _check_local_write(path: Path, url: str) -> None:

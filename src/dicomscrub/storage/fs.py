@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from dicomscrub.errors import ConfigError
+from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage.integrations import Integration, storage_options
 from dicomscrub.storage.retry import call_with_retries, storage_errors
 from dicomscrub.storage.urls import Location
@@ -275,9 +275,101 @@ class _GuardedReader(io.RawIOBase):
         super().close()
 
 
+class _RangeReader(io.RawIOBase):
+    """Seekable reads of an object by ranged GETs of one block, with no HEAD first.
+
+    fsspec's files ask for the object's size (a HEAD) before the first read. A DICOM file
+    is usually smaller than one block, so the first ranged GET returns all of it and
+    tells its size by coming back short: one request instead of two. The size is asked
+    for only when a read goes past a full first block, or a seek is from the end.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, loc: Location) -> None:
+        super().__init__()
+        self._fs = fs
+        self._path = loc.path
+        self._url = loc.canonical()
+        self._pos = 0
+        self._size: int | None = None
+        self._start = 0
+        self._block = b""
+
+    @property
+    def name(self) -> str:
+        """The URL, as ``open()`` files carry their path (pydicom reads ``.name``)."""
+        return self._url
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def _object_size(self) -> int:
+        if self._size is None:
+            found = call_with_retries(lambda: self._fs.info(self._path), url=self._url, what="stat")
+            self._size = int(found["size"])
+        return self._size
+
+    def _fetch(self, start: int) -> None:
+        if start > 0:
+            # A range starting at the end is an error (HTTP 416), not an empty read.
+            self._object_size()
+        if self._size is not None and start >= self._size:
+            self._start, self._block = start, b""
+            return
+        end = start + READ_BLOCK_SIZE
+        try:
+            data = call_with_retries(
+                lambda: self._fs.cat_file(self._path, start=start, end=end),
+                url=self._url,
+                what="read",
+            )
+        except StorageError:
+            # An empty object has no byte 0: S3 answers a range on it with 416.
+            if start == 0 and not self._size and self._object_size() == 0:
+                data = b""
+            else:
+                raise
+        self._start, self._block = start, bytes(data)
+        if len(self._block) < READ_BLOCK_SIZE:
+            self._size = start + len(self._block)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        offset = self._pos - self._start
+        if not 0 <= offset < len(self._block):
+            self._fetch(self._pos)
+            offset = 0
+        chunk = self._block[offset : offset + len(view)]
+        view[: len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = self._object_size() + offset
+        if self._pos < 0:
+            raise ValueError("negative seek position")
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
 def open_input(loc: Location, integration: Integration | None = None) -> BinaryIO:
-    """Open ``loc`` for streamed, seekable reading through a bounded read-ahead buffer."""
+    """Open ``loc`` for streamed, seekable reading through a bounded buffer.
+
+    Object stores are read by ranged GETs of :data:`READ_BLOCK_SIZE`; plain https goes
+    through fsspec's file (which copes with servers that ignore ranges).
+    """
     fs = filesystem(loc, integration)
+    if loc.scheme != "http":
+        return io.BufferedReader(_RangeReader(fs, loc), buffer_size=256 * 1024)
     raw = call_with_retries(
         lambda: fs.open(loc.path, "rb", block_size=READ_BLOCK_SIZE, cache_type="readahead"),
         url=loc.canonical(),

@@ -83,8 +83,9 @@ class Location:
             return self.key
         if self.scheme == "http":
             return self.key
-        account = f"{self.account}@" if self.account else ""
-        return f"{self.scheme}://{account}{self.bucket}/{self.key}"
+        if self.account:
+            return f"az://{self.bucket}@{self.account}.blob.core.windows.net/{self.key}"
+        return f"{self.scheme}://{self.bucket}/{self.key}"
 
     def parent(self) -> Location:
         """The prefix holding this object (the bucket root for a top-level key)."""
