@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from dicomscrub.batch.executors import make_executor
+from dicomscrub.batch.executors import ProcessExecutor, make_executor, thread_map
 from dicomscrub.batch.spec import JobSpec
 from dicomscrub.batch.worker import (
     HeaderInfo,
@@ -49,6 +49,9 @@ from dicomscrub.storage.naming import check_name_template
 __all__ = ["BatchSummary", "default_report_url", "run_batch"]
 
 log = logging.getLogger("dicomscrub.batch")
+
+#: Threads reading headers from object storage (local files are read one by one).
+HEADER_THREADS = 16
 
 T = TypeVar("T")
 
@@ -235,9 +238,20 @@ def run_batch(
     summary = BatchSummary(total=len(refs), report_url=report_url)
     executor = make_executor(spec.executor, spec.workers, context)
     try:
+        if isinstance(executor, ProcessExecutor):
+            executor.warm()
+        # Headers are read here, not in the pool: each is a small read and parse, so
+        # shipping them to workers costs more than it saves; threads overlap the
+        # waiting on object storage.
+        remote = any("://" in ref.url and not ref.url.startswith("file://") for ref in refs)
         header_tasks = (HeaderTask(ref.url) for ref in refs)
         headers: list[HeaderInfo] = list(
-            executor.map(read_header, _until_cancelled(header_tasks, should_cancel, summary))
+            thread_map(
+                read_header,
+                context,
+                _until_cancelled(header_tasks, should_cancel, summary),
+                HEADER_THREADS if remote else 1,
+            )
         )
         if summary.cancelled:
             return summary  # before any report: a resume starts from the earlier ones

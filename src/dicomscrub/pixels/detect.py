@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from dicomscrub.errors import ConfigError
-from dicomscrub.pixels.prepare import DetectionView, Region, propose_regions, whole_regions
+from dicomscrub.pixels.prepare import (
+    DetectionView,
+    Region,
+    propose_regions,
+    refinement,
+    whole_regions,
+)
 
 __all__ = [
     "Detection",
@@ -204,13 +210,38 @@ def detect_views(
     else:
         height, width = views[0].image.shape[:2]
         regions = whole_regions(views, upscale_for(height, width))
+    height, width = views[0].image.shape[:2]
     found: list[Detection] = []
+    second: list[Region] = []
     for region in regions:
-        view = views[region.view]
-        crop = view.image[region.y0 : region.y1, region.x0 : region.x1]
-        offset = np.array([view.x0 + region.x0, view.y0 + region.y0], dtype=np.float32)
-        factor = region.upscale if upscale is None else upscale
-        found.extend(
-            Detection(quad + offset, region.view) for quad in detector.detect(crop, factor)
-        )
+        for det in _detect_region(views, region, detector, upscale):
+            found.append(det)
+            again = refinement(det.rect, region, height, width) if prefilter else None
+            if again is not None and not any(_inside(again, r) for r in second):
+                second.append(again)
+    for region in second:
+        found.extend(_detect_region(views, region, detector, upscale))
     return found
+
+
+def _inside(inner: Region, outer: Region) -> bool:
+    return (
+        inner.view == outer.view
+        and outer.x0 <= inner.x0
+        and outer.y0 <= inner.y0
+        and outer.x1 >= inner.x1
+        and outer.y1 >= inner.y1
+    )
+
+
+def _detect_region(
+    views: Sequence[DetectionView],
+    region: Region,
+    detector: TextDetector,
+    upscale: float | None,
+) -> list[Detection]:
+    view = views[region.view]
+    crop = view.image[region.y0 : region.y1, region.x0 : region.x1]
+    offset = np.array([view.x0 + region.x0, view.y0 + region.y0], dtype=np.float32)
+    factor = region.upscale if upscale is None else upscale
+    return [Detection(quad + offset, region.view) for quad in detector.detect(crop, factor)]

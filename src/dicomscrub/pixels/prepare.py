@@ -35,6 +35,7 @@ __all__ = [
     "iter_tiles",
     "prepare_views",
     "propose_regions",
+    "refinement",
     "stroke_mask",
     "whole_regions",
     "window_ranges",
@@ -71,6 +72,11 @@ _MARGIN: Final = 12
 #: most by _MAX_UPSCALE (rapidocr enlarges a 512² slice 1.44x; 8 px text needs it).
 _GLYPH_HEIGHT: Final = 14.0
 _MAX_UPSCALE: Final = 2.0
+#: A detected box (DB boxes are ~1.6x the ink height) lower than this, found at native
+#: size, is looked at again enlarged: small text in speckle comes out in pieces.
+_SMALL_BOX: Final = 24
+#: The second look spans the box's row this many box heights to each side.
+_REFINE_REACH: Final = 6
 
 Uint8Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
@@ -408,3 +414,33 @@ def propose_regions(views: Sequence[DetectionView]) -> list[Region]:
             extra &= ~near.astype(bool)
             regions.extend(_tiled(index, _rects(extra, height, width), extra))
     return regions
+
+
+def refinement(box: Rect, region: Region, height: int, width: int) -> Region | None:
+    """A second, enlarged look around ``box`` (frame pixels) found in ``region``, if needed.
+
+    Needed when the box is small text found at native size, or when it touches an
+    edge of the region inside the frame (the line may go on beyond the crop).
+    """
+    x0, y0, x1, y1 = box
+    h = max(y1 - y0, 1)
+    small = region.upscale == 1.0 and h < _SMALL_BOX
+    near = max(3, h // 4)  # DB boxes stop a little short of where a crop cut the ink
+    cut = (x0 <= region.x0 + near and region.x0 > 0) or (
+        x1 >= region.x1 - near and region.x1 < width
+    )
+    cut |= (y0 <= region.y0 + near and region.y0 > 0) or (
+        y1 >= region.y1 - near and region.y1 < height
+    )
+    if not (small or cut):
+        return None
+    reach = _REFINE_REACH * h
+    factor = float(np.clip(_SMALL_BOX / h, 1.0, _MAX_UPSCALE)) if small else region.upscale
+    return Region(
+        region.view,
+        max(0, x0 - reach),
+        max(0, y0 - h),
+        min(width, x1 + reach),
+        min(height, y1 + h),
+        max(factor, region.upscale),
+    )
