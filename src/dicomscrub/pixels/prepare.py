@@ -115,6 +115,8 @@ class Region:
     x1: int
     y1: int
     upscale: float = 1.0
+    #: Whether the region is textured (speckle): its text size is unknown.
+    textured: bool = False
 
 
 def window_ranges(frame: npt.NDArray[np.generic], meta: FrameMeta) -> list[Window]:
@@ -346,12 +348,15 @@ def _merge(rects: list[Rect]) -> list[Rect]:
 
 
 def _tiled(view: int, rects: Sequence[Rect], strokes: Mask | None = None) -> list[Region]:
+    """Regions of ``rects``, tiled; ``strokes`` sets their enlargement (None: textured)."""
     regions = []
     for rect in rects:
         x0, y0, x1, y1 = rect
         factor = 1.0 if strokes is None else _upscale(strokes, rect)
         for tx0, ty0, tx1, ty1 in iter_tiles(y1 - y0, x1 - x0):
-            regions.append(Region(view, x0 + tx0, y0 + ty0, x0 + tx1, y0 + ty1, factor))
+            regions.append(
+                Region(view, x0 + tx0, y0 + ty0, x0 + tx1, y0 + ty1, factor, strokes is None)
+            )
     return regions
 
 
@@ -423,8 +428,8 @@ def refinement(box: Rect, region: Region, height: int, width: int) -> Region | N
     edge of the region inside the frame (the line may go on beyond the crop).
     """
     x0, y0, x1, y1 = box
-    h = max(y1 - y0, 1)
-    small = region.upscale == 1.0 and h < _SMALL_BOX
+    h = max(min(y1 - y0, x1 - x0), 1)  # the line height, for vertical text too
+    small = region.textured and h < _SMALL_BOX
     near = max(3, h // 4)  # DB boxes stop a little short of where a crop cut the ink
     cut = (x0 <= region.x0 + near and region.x0 > 0) or (
         x1 >= region.x1 - near and region.x1 < width
@@ -434,13 +439,14 @@ def refinement(box: Rect, region: Region, height: int, width: int) -> Region | N
     )
     if not (small or cut):
         return None
-    reach = _REFINE_REACH * h
     factor = float(np.clip(_SMALL_BOX / h, 1.0, _MAX_UPSCALE)) if small else region.upscale
+    # Reach along the line, one line height across it.
+    reach_x, reach_y = (_REFINE_REACH * h, h) if x1 - x0 >= y1 - y0 else (h, _REFINE_REACH * h)
     return Region(
         region.view,
-        max(0, x0 - reach),
-        max(0, y0 - h),
-        min(width, x1 + reach),
-        min(height, y1 + h),
+        max(0, x0 - reach_x),
+        max(0, y0 - reach_y),
+        min(width, x1 + reach_x),
+        min(height, y1 + reach_y),
         max(factor, region.upscale),
     )
