@@ -22,14 +22,25 @@ $(BIN)/python:
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
-# System tools the tests use as independent judges of our output (dcmdump, dciodvfy),
-# plus Node for the Azure emulator and Chromium for the HTML review page.
+# System tools the tests use as independent judges of our output (dcmtk's dcmdump and
+# codecs, dicom3tools' dciodvfy), and Node for the Azure Storage emulator.
 .stamp-system:
 	@if ! command -v dcmdump >/dev/null || ! command -v dciodvfy >/dev/null \
-	    || ! command -v chromium >/dev/null || ! command -v node >/dev/null; then \
+	    || ! command -v npm >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    dcmtk dicom3tools chromium nodejs npm tesseract-ocr >/dev/null; \
+	    dcmtk dicom3tools $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
 	fi
+	touch $@
+
+# Azurite, the Azure Storage emulator the storage tests start on 127.0.0.1.
+.stamp-azurite: .stamp-system
+	npm install --prefix .cache/azurite --no-audit --no-fund --silent azurite
+	touch $@
+
+# Tesseract for Presidio, the baseline of the pixel benchmark.
+.stamp-bench-system:
+	@command -v tesseract >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
 	touch $@
 
 demo: .stamp-install
@@ -42,11 +53,11 @@ lint: .stamp-test
 typecheck: .stamp-test
 	$(BIN)/mypy
 
-test: .stamp-test .stamp-system lint typecheck
+test: .stamp-test .stamp-system .stamp-azurite lint typecheck
 	$(BIN)/python -m pytest -q
 
-bench: .stamp-bench .stamp-system
+bench: .stamp-bench .stamp-system .stamp-bench-system
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .stamp-* demo-data bench-data build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .stamp-* .cache demo-data bench-data build *.egg-info src/*.egg-info
