@@ -113,6 +113,9 @@ def _check_job(spec: JobSpec) -> list[InputRef]:
     for src in spec.sources:
         if _is_remote(src):
             check_access(src, write=False, **_io(spec.input_integration))
+            if spec.out is None and not spec.dry_run:
+                # Outputs go beside the sources: the source location must take writes.
+                check_access(src, write=True, **_io(spec.output_integration))
     if spec.out is not None and not spec.dry_run:
         check_access(spec.out, write=True, **_io(spec.output_integration))
     refs = list(iter_inputs(spec.sources, **_io(spec.input_integration)))
@@ -226,7 +229,9 @@ def run_batch(
     refs = _check_job(spec)
     report_url = spec.report_url or default_report_url(spec)
     if previous is None:
-        previous = load_reports(report_url) if spec.resume else {}
+        previous = (
+            load_reports(report_url, integration=spec.output_integration) if spec.resume else {}
+        )
     context = WorkerContext(
         policy=spec.policy,
         conditions=spec.conditions,
@@ -257,7 +262,7 @@ def run_batch(
             return summary  # before any report: a resume starts from the earlier ones
         plan = _plan(spec, refs, headers, previous)
         del headers, refs
-        with ReportWriter(report_url) as writer:
+        with ReportWriter(report_url, integration=spec.output_integration) as writer:
 
             def emit(report: FileReport) -> None:
                 writer.write(report)

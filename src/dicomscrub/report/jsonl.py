@@ -8,10 +8,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from dicomscrub.errors import ConfigError
 from dicomscrub.report.models import FileReport
+
+if TYPE_CHECKING:
+    from dicomscrub.storage.integrations import Integration
 
 __all__ = ["ReportWriter", "iter_reports", "load_reports"]
 
@@ -30,8 +33,11 @@ class ReportWriter:
     a local temporary file and uploaded when the writer closes.
     """
 
-    def __init__(self, url: str, *, append: bool = False) -> None:
+    def __init__(
+        self, url: str, *, append: bool = False, integration: Integration | None = None
+    ) -> None:
         self.url = url
+        self._integration = integration
         self._remote = not _is_local(url)
         try:
             if self._remote:
@@ -59,7 +65,8 @@ class ReportWriter:
             from dicomscrub.storage import write_atomic
 
             try:
-                write_atomic(self.url, self._path.read_bytes())
+                extra = {} if self._integration is None else {"integration": self._integration}
+                write_atomic(self.url, self._path.read_bytes(), **extra)
             finally:
                 self._path.unlink(missing_ok=True)
 
@@ -88,7 +95,7 @@ def iter_reports(text: str) -> Iterator[FileReport]:
         yield FileReport.from_json(data)
 
 
-def load_reports(url: str) -> dict[str, FileReport]:
+def load_reports(url: str, *, integration: Integration | None = None) -> dict[str, FileReport]:
     """The last report of each input url in a report file; empty if there is none."""
     if _is_local(url):
         path = _local(url)
@@ -100,7 +107,8 @@ def load_reports(url: str) -> dict[str, FileReport]:
         from dicomscrub.storage import read_bytes
 
         try:
-            text = read_bytes(url).decode("utf-8")
+            extra = {} if integration is None else {"integration": integration}
+            text = read_bytes(url, **extra).decode("utf-8")
         except StorageError:
             return {}
     return {report.url: report for report in iter_reports(text)}
