@@ -259,7 +259,7 @@ class UserClient:
         **extras: Any,
     ) -> str:
         """Submit a job; returns its UUID. ``extras`` are dicomscrub's own fields
-        (``options=["retain-uids"]``, ``verify=True``)."""
+        (``options=["retain-uids"]``)."""
         payload: dict[str, Any] = {
             "integration_uuid": str(integration_hash) if integration_hash else None,
             "dicom_urls": list(dicom_urls),

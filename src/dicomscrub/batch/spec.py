@@ -32,7 +32,6 @@ class JobSpec:
     workers: int = 1
     executor: str = "process"
     resume: bool = False
-    verify: bool = False
     report_url: str | None = None
     input_integration: Integration | None = None
     output_integration: Integration | None = None

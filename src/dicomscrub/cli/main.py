@@ -26,7 +26,6 @@ EXIT_CONFIG = 2
 _PLUGGABLE = (
     "dicomscrub.cli.deidentify_cmd",
     "dicomscrub.cli.inspect_cmd",
-    "dicomscrub.cli.verify_cmd",
     "dicomscrub.cli.integrations_cmd",
     "dicomscrub.cli.serve_cmd",
     "dicomscrub.cli.keys_cmd",

@@ -58,7 +58,7 @@ _NOISE_FACTOR: Final = 6.0
 #: Noise is estimated per block of this many pixels square.
 _NOISE_BLOCK: Final = 32
 #: A block this noisy (sigma, 8-bit levels) is texture: detect in all of it.
-_TEXTURED_SIGMA: Final = 5.0
+_TEXTURED_SIGMA: Final = 3.0
 #: Top-hat size: wider than the strokes of 8-28 px text, narrower than anatomy.
 _STROKE_KERNEL: Final = 5
 #: The coarse pass (for big glyphs) runs on the frame shrunk by this factor.

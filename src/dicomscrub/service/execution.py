@@ -119,7 +119,6 @@ def build_spec(
         timestamp=job.timestamp,
         workers=workers,
         executor="process" if workers > 1 else "serial",
-        verify=request.verify,
         report_url=str(settings.data_dir / "reports" / f"{job.id}.jsonl"),
         input_integration=integration,
         output_integration=integration,

@@ -92,7 +92,6 @@ class DeidentifyRequest(_Request):
     save_conditions: list[SaveConditionIn] | None = None
     upload_dir: str | None = None
     options: list[str] = Field(default_factory=list)
-    verify: bool = False
 
     @field_validator("dicom_urls")
     @classmethod
