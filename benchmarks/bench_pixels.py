@@ -13,6 +13,14 @@ Presidio's ``DicomImageRedactorEngine`` (Tesseract OCR; PHI from the DICOM heade
 model ``en_core_web_lg`` is a run-time download from outside PyPI, so it gets a blank
 English spaCy pipeline saved to a temporary folder: no NER, so person names are
 found through the header deny-list only, which is what matters for burned-in PHI.
+
+Time per frame is printed twice, per image kind (median): wall milliseconds
+(``time.perf_counter``) and CPU milliseconds (``time.process_time`` of this process,
+every onnxruntime thread included, plus the CPU of child processes, i.e. Presidio's
+``tesseract``). The machine is shared, so the load average is printed before and
+after, and the speed ratios compare engines measured in the same run. dicomscrub runs
+with one onnxruntime thread (its default: one worker process per core) and, in a
+second row, with two.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from dicomscrub.phi import PhiValues, collect_phi
 from dicomscrub.pixels.finders import AllTextFinder, SensitiveTextFinder
@@ -71,6 +79,7 @@ class Tally:
     nonphi_kept: list[bool] = field(default_factory=list)
     fp_area: list[float] = field(default_factory=list)
     ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    cpu_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     leaks: list[str] = field(default_factory=list)
 
 
@@ -79,7 +88,7 @@ def to_dataset(pixels: npt.NDArray[np.generic], meta: FrameMeta, seed: int) -> p
     ds = pydicom.Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
@@ -114,7 +123,32 @@ def make_samples(quick: bool) -> list[Sample]:
     return samples
 
 
-def score(sample: Sample, rects: Sequence[Rect], tally: Tally, ms: float) -> None:
+class Clock:
+    """Wall and CPU time of one call (CPU: this process's threads and its children)."""
+
+    def __enter__(self) -> Clock:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        self._children = _children_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall_ms = (time.perf_counter() - self._wall) * 1000
+        cpu = time.process_time() - self._cpu + _children_cpu() - self._children
+        self.cpu_ms = cpu * 1000
+
+
+def _children_cpu() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine has 2 cores, shared)."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def score(sample: Sample, rects: Sequence[Rect], tally: Tally, clock: Clock) -> None:
     h, w = sample.pixels.shape[:2]
     mask = np.zeros((h, w), bool)
     for x0, y0, x1, y1 in rects:
@@ -131,18 +165,18 @@ def score(sample: Sample, rects: Sequence[Rect], tally: Tally, ms: float) -> Non
             tally.nonphi_kept.append(cover < 0.2)
         zone[max(0, t.y0 - 5) : t.y1 + 5, max(0, t.x0 - 5) : t.x1 + 5] = True
     tally.fp_area.append(float(mask[~zone].mean()))
-    tally.ms[sample.kind.split("_")[0]].append(ms)
+    tally.ms[sample.kind.split("_")[0]].append(clock.wall_ms)
+    tally.cpu_ms[sample.kind.split("_")[0]].append(clock.cpu_ms)
 
 
 def run_finder(name: str, make: Callable[[Sample], Any], samples: Sequence[Sample]) -> Tally:
     tally = Tally()
     for s in samples:
         finder = make(s)
-        start = time.perf_counter()
-        boxes: list[Box] = finder.find(s.pixels, s.meta)
-        ms = (time.perf_counter() - start) * 1000
-        score(s, [(b.x0, b.y0, b.x1, b.y1) for b in boxes], tally, ms)
-    print(f"  {name}: done", flush=True)
+        with Clock() as clock:
+            boxes: list[Box] = finder.find(s.pixels, s.meta)
+        score(s, [(b.x0, b.y0, b.x1, b.y1) for b in boxes], tally, clock)
+    print(f"  {name}: done (load {load()})", flush=True)
     return tally
 
 
@@ -180,15 +214,14 @@ def run_presidio(samples: Sequence[Sample]) -> Tally:
         engine = make_presidio(model_dir)
         engine.redact_and_return_bbox(samples[0].ds, fill="contrast", padding_width=25)
         for s in samples:
-            start = time.perf_counter()
-            _, bboxes = engine.redact_and_return_bbox(s.ds, fill="contrast", use_metadata=True)
-            ms = (time.perf_counter() - start) * 1000
+            with Clock() as clock:
+                _, bboxes = engine.redact_and_return_bbox(s.ds, fill="contrast", use_metadata=True)
             rects = [
                 (b["left"], b["top"], b["left"] + b["width"], b["top"] + b["height"])
                 for b in bboxes
             ]
-            score(s, rects, tally, ms)
-    print("  presidio: done", flush=True)
+            score(s, rects, tally, clock)
+    print(f"  presidio: done (load {load()})", flush=True)
     return tally
 
 
@@ -196,13 +229,31 @@ def pct(values: Sequence[bool]) -> str:
     return f"{100 * sum(values) / len(values):.1f}" if values else "—"
 
 
-def median_ms(tally: Tally, kind: str) -> str:
-    values = tally.ms.get(kind)
+KINDS = ("ct", "us", "xr", "sizes")
+
+
+def median_ms(tally: Tally, kind: str, *, cpu: bool = False) -> str:
+    values = (tally.cpu_ms if cpu else tally.ms).get(kind)
     return f"{statistics.median(values):.0f}" if values else "—"
 
 
+def mean_ms(tally: Tally, *, cpu: bool = False) -> float:
+    values = [v for vs in (tally.cpu_ms if cpu else tally.ms).values() for v in vs]
+    return statistics.mean(values) if values else float("nan")
+
+
+def speedup(ours: Tally, theirs: Tally, kind: str | None) -> str:
+    """How many times faster than ``theirs``: per kind (medians) or overall (means)."""
+    if kind is None:
+        return f"{mean_ms(theirs) / mean_ms(ours):.1f}x"
+    a, b = ours.ms.get(kind), theirs.ms.get(kind)
+    if not a or not b:
+        return "—"
+    return f"{statistics.median(b) / statistics.median(a):.1f}x"
+
+
 def blank_frame_ms(rounds: int) -> dict[str, str]:
-    """Median ms of each finder on text-free 512² CT slices (the pre-filter's case)."""
+    """Median wall / CPU ms of each finder on text-free 512² CT slices (no detector call)."""
     out = {}
     phi = PhiValues(names=("NOBODY",))
     finders: dict[str, Any] = {
@@ -210,27 +261,33 @@ def blank_frame_ms(rounds: int) -> dict[str, str]:
         "sensitive-text": SensitiveTextFinder(phi),
     }
     for name, finder in finders.items():
-        times = []
+        wall, cpu = [], []
         for seed in range(rounds):
             pixels, meta = make_background("ct", 900 + seed)
-            start = time.perf_counter()
-            boxes = finder.find(pixels, meta)
-            times.append((time.perf_counter() - start) * 1000)
+            with Clock() as clock:
+                boxes = finder.find(pixels, meta)
+            wall.append(clock.wall_ms)
+            cpu.append(clock.cpu_ms)
             assert not boxes or name == "all-text"
-        out[name] = f"{statistics.median(times):.1f}"
+        out[name] = f"{statistics.median(wall):.1f} wall / {statistics.median(cpu):.1f} CPU"
     return out
 
 
 def main(quick: bool) -> None:
+    print(f"load average before: {load()} (2 cores)", flush=True)
     samples = make_samples(quick)
     n_items = sum(len(s.truths) for s in samples)
     n_phi = sum(t.phi for s in samples for t in s.truths)
     print(f"pixels: {len(samples)} images, {n_items} text items ({n_phi} PHI)", flush=True)
     warm = samples[0]
-    AllTextFinder().find(warm.pixels, warm.meta)
-    SensitiveTextFinder(warm.phi).find(warm.pixels, warm.meta)
+    for threads in (1, 2):
+        AllTextFinder(threads=threads).find(warm.pixels, warm.meta)
+        SensitiveTextFinder(warm.phi, threads=threads).find(warm.pixels, warm.meta)
     tallies: dict[str, Tally] = {
         "dicomscrub all-text": run_finder("all-text", lambda s: AllTextFinder(), samples),
+        "dicomscrub all-text, 2 threads": run_finder(
+            "all-text, 2 threads", lambda s: AllTextFinder(threads=2), samples
+        ),
         "dicomscrub all-text, no pre-filter": run_finder(
             "all-text, no pre-filter", lambda s: AllTextFinder(prefilter=False), samples
         ),
@@ -238,23 +295,36 @@ def main(quick: bool) -> None:
             "sensitive-text", lambda s: SensitiveTextFinder(s.phi), samples
         ),
     }
+    presidio: Tally | None = None
     if presidio_available():
-        tallies["Presidio DicomImageRedactorEngine"] = run_presidio(samples)
+        presidio = tallies["Presidio DicomImageRedactorEngine"] = run_presidio(samples)
     else:
         print("  presidio: skipped (presidio-image-redactor or tesseract missing)")
     print()
     print(
         "| engine | box recall % | PHI-box recall % | non-PHI kept % | FP area % "
-        "| ms/frame CT 512² | US | X-ray 2k | sizes (CT) |"
+        "| ms/frame wall (CPU): CT 512² | US | X-ray 2k | sizes (CT) | mean |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, t in tallies.items():
         fp = 100 * statistics.mean(t.fp_area)
+        times = " | ".join(f"{median_ms(t, k)} ({median_ms(t, k, cpu=True)})" for k in KINDS)
+        mean = f"{mean_ms(t):.0f} ({mean_ms(t, cpu=True):.0f})"
         print(
             f"| {name} | {pct(t.found)} | {pct(t.phi_found)} | {pct(t.nonphi_kept)} | {fp:.2f} "
-            f"| {median_ms(t, 'ct')} | {median_ms(t, 'us')} | {median_ms(t, 'xr')} "
-            f"| {median_ms(t, 'sizes')} |"
+            f"| {times} | {mean} |"
         )
+    if presidio is not None:
+        print()
+        print(
+            "| speed vs Presidio (wall, same run) | CT 512² | US | X-ray 2k | sizes (CT) | mean |"
+        )
+        print("|---|---|---|---|---|---|")
+        for name, t in tallies.items():
+            if t is presidio:
+                continue
+            ratios = " | ".join(speedup(t, presidio, k) for k in (*KINDS, None))
+            print(f"| {name} | {ratios} |")
     blank = blank_frame_ms(5 if quick else 15)
     print()
     print(
@@ -264,3 +334,4 @@ def main(quick: bool) -> None:
     for name, t in tallies.items():
         if t.leaks:
             print(f"PHI boxes missed by {name}: {', '.join(sorted(t.leaks))}")
+    print(f"load average after: {load()}")

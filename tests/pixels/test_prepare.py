@@ -1,12 +1,24 @@
-"""Frames become 8-bit views for detection: windows, MONOCHROME1, colour, tiling."""
+"""Frames become 8-bit views (windows, MONOCHROME1, colour) and candidate regions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dicomscrub.pixels.prepare import iter_tiles, prepare_views, window_ranges
+from dicomscrub.pixels.prepare import (
+    TILE_SIDE,
+    DetectionView,
+    Region,
+    iter_tiles,
+    prepare_views,
+    propose_regions,
+    refinement,
+    stroke_mask,
+    whole_regions,
+    window_ranges,
+)
 from dicomscrub.pixels.types import FrameMeta
+from dicomscrub.synthetic.burned_text import _render, make_background, make_burned_image
 
 CT_META = FrameMeta(
     "MONOCHROME2", 12, 0, window_center=40.0, window_width=400.0, rescale_intercept=-1024.0
@@ -75,18 +87,14 @@ def test_huge_frame_is_tiled_not_scaled(height: int, width: int) -> None:
     frame = np.zeros((height, width), np.uint16)
     frame[-1, -1] = 1
     views = prepare_views(frame, FrameMeta("MONOCHROME2", 16, 0))
-    assert len(views) > 1
+    regions = whole_regions(views)
+    assert len(regions) > 1
     covered = np.zeros((height, width), bool)
-    for v in views:
-        h, w = v.image.shape
-        assert max(h, w) <= 2048  # native resolution, tile-sized
-        covered[v.y0 : v.y0 + h, v.x0 : v.x0 + w] = True
+    for r in regions:
+        assert max(r.x1 - r.x0, r.y1 - r.y0) <= TILE_SIDE  # native resolution, tile-sized
+        assert r.upscale == 1.0
+        covered[r.y0 : r.y1, r.x0 : r.x1] = True
     assert covered.all()
-    # The bottom-right pixel keeps its value: nothing was resampled.
-    last = next(
-        v for v in views if v.y0 + v.image.shape[0] == height and v.x0 + v.image.shape[1] == width
-    )
-    assert last.image[-1, -1] == 255
 
 
 def test_tiles_overlap_more_than_a_text_line() -> None:
@@ -94,3 +102,91 @@ def test_tiles_overlap_more_than_a_text_line() -> None:
     ys = sorted({t[1] for t in tiles})
     ends = sorted({t[3] for t in tiles})
     assert all(end - start >= 100 for start, end in zip(ys[1:], ends[:-1], strict=False))
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ct", 3), ("xr", 3), ("ct", 8), ("ct", 901)])
+def test_text_free_frames_get_little_or_no_region(kind: str, seed: int) -> None:
+    pixels, meta = make_background(kind, seed)
+    regions = propose_regions(prepare_views(pixels, meta))
+    # A glyph-like bit of anatomy may cost one small look; most of the frame costs none.
+    h, w = pixels.shape[:2]
+    assert sum((r.x1 - r.x0) * (r.y1 - r.y0) for r in regions) < 0.05 * h * w
+
+
+def test_uniform_frame_gets_no_region() -> None:
+    view = DetectionView(np.full((512, 512), 40, np.uint8), 0, 0, "full")
+    assert propose_regions([view]) == []
+    strokes, textured = stroke_mask(view.image)
+    assert not strokes.any() and not textured.any()
+
+
+def _inside(t: object, regions: list[Region]) -> bool:
+    x0, y0, x1, y1 = (getattr(t, k) for k in ("x0", "y0", "x1", "y1"))
+    return any(r.x0 <= x0 and r.y0 <= y0 and r.x1 >= x1 and r.y1 >= y1 for r in regions)
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed"), [("ct", 5), ("sizes", 6), ("us", 7), ("us_low", 8), ("xr", 9)]
+)
+def test_regions_hold_every_planted_line(kind: str, seed: int) -> None:
+    pixels, meta, truths = make_burned_image(kind, seed)
+    regions = propose_regions(prepare_views(pixels, meta))
+    # Big lone markers (48-80 px "L") may only be partly inside: the detector misses them.
+    lines = [t for t in truths if t.size < 48]
+    assert all(_inside(t, regions) for t in lines), [
+        t.text for t in lines if not _inside(t, regions)
+    ]
+    h, w = pixels.shape[:2]
+    area = sum((r.x1 - r.x0) * (r.y1 - r.y0) for r in regions)
+    if not kind.startswith("us"):
+        assert area < 0.5 * h * w  # the point of the pre-filter
+
+
+def test_small_text_is_enlarged_and_big_text_is_not() -> None:
+    image = np.zeros((400, 600), np.uint8)
+    small = _render("SMALL TEXT 1970", "bundled", 8)
+    big = _render("BIG TEXT", "bundled", 28)
+    image[20 : 20 + small.shape[0], 20 : 20 + small.shape[1]] = (small * 255).astype(np.uint8)
+    image[300 : 300 + big.shape[0], 300 : 300 + big.shape[1]] = (big * 255).astype(np.uint8)
+    regions = propose_regions([DetectionView(image, 0, 0, "full")])
+    top = [r for r in regions if r.y0 < 100]
+    bottom = [r for r in regions if r.y0 >= 200]
+    assert top and all(r.upscale >= 1.5 for r in top)
+    assert bottom and all(r.upscale == 1.0 for r in bottom)
+
+
+def test_ultrasound_speckle_is_one_textured_region_at_native_size() -> None:
+    pixels, meta = make_background("us", 4)
+    regions = propose_regions(prepare_views(pixels, meta))
+    textured = [r for r in regions if r.textured]
+    assert textured and all(r.upscale == 1.0 for r in textured)
+
+
+def test_second_window_adds_only_what_the_first_does_not_show() -> None:
+    frame = np.full((256, 256), 1000, np.uint16)
+    frame[0, 0], frame[0, 1] = 0, 65535  # outliers squash the full range
+    alpha = _render("HIDDEN 1234", "bundled", 16)
+    h, w = alpha.shape
+    frame[100 : 100 + h, 60 : 60 + w] += (alpha * 100).astype(np.uint16)
+    meta = FrameMeta("MONOCHROME2", 16, 0, window_center=1050.0, window_width=200.0)
+    views = prepare_views(frame, meta)
+    regions = propose_regions(views)
+    assert regions and all(r.view == 1 for r in regions)
+    assert any(r.x0 <= 60 and r.x1 >= 60 + w and r.y0 <= 100 and r.y1 >= 100 + h for r in regions)
+
+
+def test_refinement_enlarges_small_text_found_in_texture() -> None:
+    region = Region(0, 0, 0, 600, 400, 1.0, textured=True)
+    again = refinement((200, 200, 260, 214), region, 400, 600)
+    assert again is not None and again.upscale > 1.0
+    assert again.x0 < 200 and again.x1 > 260 and again.y0 < 200 and again.y1 > 214
+
+
+def test_refinement_extends_a_line_cut_by_its_region() -> None:
+    region = Region(0, 100, 100, 300, 160, 1.5)
+    again = refinement((150, 120, 299, 140), region, 400, 600)
+    assert again is not None and again.x1 > 300 and again.upscale == 1.5
+    assert refinement((150, 120, 250, 140), region, 400, 600) is None
+    # A region that ends at the frame's edge cuts nothing.
+    edge = Region(0, 100, 100, 600, 160, 1.5)
+    assert refinement((150, 120, 599, 140), edge, 400, 600) is None

@@ -149,3 +149,15 @@ def test_recogniser_reads_a_rendered_line() -> None:
     (reading,) = get_recognizer().read([crop_quad(image, quad)])
     assert reading.score > 0.5
     assert classify_text(reading.text, PHI) in ("name", "date")
+
+
+@pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+@pytest.mark.parametrize("text", ["R", "kV 120", "HARTMANN"])
+def test_short_lines_read_without_wide_padding(text: str) -> None:
+    alpha = _render(text, "bundled", 16)
+    image = np.zeros((alpha.shape[0] + 10, alpha.shape[1] + 10), np.uint8)
+    image[5:-5, 5:-5] = (alpha * 255).astype(np.uint8)
+    h, w = image.shape
+    quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    (reading,) = get_recognizer().read([crop_quad(image, quad)])
+    assert reading.text.replace(" ", "") == text.replace(" ", "")

@@ -24,6 +24,7 @@ from dicomscrub.pixels.sensitive import (
     UNREADABLE,
     Reading,
     TextRecognizer,
+    Uint8Image,
     classify_reading,
     crop_quad,
     get_recognizer,
@@ -46,6 +47,10 @@ _PAD_FRACTION: Final = 0.15
 _MIN_PAD: Final = 3
 #: A crop at least this much taller than wide is vertical text.
 _VERTICAL_RATIO: Final = 1.5
+#: Pieces of one row closer than this many line heights are one phrase ...
+_PHRASE_GAP: Final = 1.5
+#: ... and a time of day this close to a PHI date belongs to it.
+_TIME_GAP: Final = 3.0
 
 
 @dataclass
@@ -104,16 +109,23 @@ def find_text_lines(
 
 
 class AllTextFinder:
-    """REDACT_ALL_TEXT: every detected text line, padded."""
+    """REDACT_ALL_TEXT: every detected text line, padded.
 
-    def __init__(self, detector: TextDetector | None = None, *, prefilter: bool = True) -> None:
+    ``threads`` is onnxruntime's intra-op thread count (one per process is best when a
+    batch runs one process per core).
+    """
+
+    def __init__(
+        self, detector: TextDetector | None = None, *, prefilter: bool = True, threads: int = 1
+    ) -> None:
         self._detector = detector
         self._prefilter = prefilter
+        self._threads = threads
 
     def find(self, frame: npt.NDArray[np.generic], meta: FrameMeta) -> list[Box]:
         """Padded boxes of all text in ``frame``."""
         height, width = frame.shape[:2]
-        detector = self._detector or get_detector()
+        detector = self._detector or get_detector(self._threads)
         lines = find_text_lines(
             prepare_views(frame, meta), height, width, detector, prefilter=self._prefilter
         )
@@ -123,8 +135,10 @@ class AllTextFinder:
 class SensitiveTextFinder:
     """REDACT_SENSITIVE_TEXT: text lines whose reading matches the file's PHI.
 
-    Lines that cannot be read confidently are redacted too (category ``unreadable``),
-    and so is a time of day on the same line as a redacted date.
+    Lines that cannot be read confidently are redacted too (category ``unreadable``).
+    A PHI category spreads along its row: to a time of day beside a redacted date, and
+    to the other pieces of a phrase the detector split (``Saint`` | ``Agatha Memorial
+    Hospital``: only the second piece names the institution, both are blanked).
     """
 
     def __init__(
@@ -134,74 +148,128 @@ class SensitiveTextFinder:
         recognizer: TextRecognizer | None = None,
         *,
         prefilter: bool = True,
+        threads: int = 1,
     ) -> None:
         self._phi = phi
         self._detector = detector
         self._recognizer = recognizer
         self._prefilter = prefilter
+        self._threads = threads
 
     def find(self, frame: npt.NDArray[np.generic], meta: FrameMeta) -> list[Box]:
         """Padded boxes of the PHI text in ``frame``, each with its category."""
         height, width = frame.shape[:2]
         views = prepare_views(frame, meta)
-        detector = self._detector or get_detector()
+        detector = self._detector or get_detector(self._threads)
         lines = find_text_lines(views, height, width, detector, prefilter=self._prefilter)
         if not lines:
             return []
-        recognizer = self._recognizer or get_recognizer()
-        read = [self._categorize(line, views, recognizer) for line in lines]
-        categories = _times_next_to_dates(lines, read)
+        recognizer = self._recognizer or get_recognizer(self._threads)
+        read = self._read_all(lines, views, recognizer)
+        categories = _spread_along_rows(lines, read)
         return [
             b
             for line, category in zip(lines, categories, strict=True)
             if category is not None and (b := line.padded_box(width, height, category)) is not None
         ]
 
-    def _categorize(
-        self, line: TextLine, views: Sequence[DetectionView], recognizer: TextRecognizer
-    ) -> tuple[str | None, str]:
-        """The line's category and its best reading (text stays in memory, never reported)."""
-        readings: list[Reading] = []
-        category: str | None = UNREADABLE
-        for det in line.detections:
-            view = views[det.view]
-            local = det.quad - np.array([view.x0, view.y0], dtype=np.float32)
-            crop = crop_quad(view.image, local)
-            crops = [crop]
-            if crop.shape[0] >= _VERTICAL_RATIO * crop.shape[1]:
-                # Vertical text reads either way up: try both quarter turns.
-                crops = [
-                    np.ascontiguousarray(np.rot90(crop)),
-                    np.ascontiguousarray(np.rot90(crop, 3)),
-                ]
-            readings.extend(recognizer.read(crops))
-            category = classify_reading(readings, self._phi)
-            if category is not None:
-                break  # PHI (or unreadable) in one window is enough; later windows cannot clear it
-            # else: a confident non-PHI reading; another window might still show PHI
-        best = max(readings, key=lambda r: r.score).text if readings else ""
-        return category, best
+    def _read_all(
+        self, lines: Sequence[TextLine], views: Sequence[DetectionView], recognizer: TextRecognizer
+    ) -> list[tuple[str | None, str]]:
+        """Each line's category and best reading (the text stays in memory, never reported).
+
+        Every line's first detection is read in one batch; a line read as plainly not
+        PHI is read again in the other windows that found it, in a second batch.
+        """
+        readings: list[list[Reading]] = [[] for _ in lines]
+        pending = [(i, 0) for i in range(len(lines))]
+        while pending:
+            crops: list[Uint8Image] = []
+            owners: list[int] = []
+            for i, d in pending:
+                for crop in _crops(lines[i].detections[d], views):
+                    crops.append(crop)
+                    owners.append(i)
+            for owner, reading in zip(owners, recognizer.read(crops), strict=True):
+                readings[owner].append(reading)
+            # PHI (or unreadable) in one window is enough; a confident non-PHI reading
+            # is checked in the next window that found the line, which may show PHI.
+            pending = [
+                (i, d + 1)
+                for i, d in pending
+                if d + 1 < len(lines[i].detections)
+                and classify_reading(readings[i], self._phi) is None
+            ]
+        out: list[tuple[str | None, str]] = []
+        for rs in readings:
+            best = max(rs, key=lambda r: r.score).text if rs else ""
+            out.append((classify_reading(rs, self._phi), best))
+        return out
 
 
-def _times_next_to_dates(
+def _crops(det: Detection, views: Sequence[DetectionView]) -> list[Uint8Image]:
+    """The upright crops to read for one detection (both quarter turns if vertical)."""
+    view = views[det.view]
+    local = det.quad - np.array([view.x0, view.y0], dtype=np.float32)
+    crop = crop_quad(view.image, local)
+    if crop.shape[0] >= _VERTICAL_RATIO * crop.shape[1]:
+        # Vertical text reads either way up: try both quarter turns.
+        return [np.ascontiguousarray(np.rot90(crop)), np.ascontiguousarray(np.rot90(crop, 3))]
+    return [crop]
+
+
+def _along(rect: tuple[int, int, int, int], vertical: bool) -> tuple[int, int, int, int]:
+    """``rect`` with x and y swapped for vertical text, so its row runs along x."""
+    return (rect[1], rect[0], rect[3], rect[2]) if vertical else rect
+
+
+def _is_vertical(rect: tuple[int, int, int, int]) -> bool:
+    return rect[3] - rect[1] >= _VERTICAL_RATIO * (rect[2] - rect[0])
+
+
+def _same_row(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes of the same orientation share a text row (or column, if vertical)."""
+    ha, hb = a[3] - a[1], b[3] - b[1]
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap > 0.5 * min(ha, hb) and max(ha, hb) <= 1.6 * min(ha, hb)
+
+
+def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    return max(a[0] - b[2], b[0] - a[2], 0)
+
+
+def _spread_along_rows(
     lines: Sequence[TextLine], read: Sequence[tuple[str | None, str]]
 ) -> list[str | None]:
-    """Categories, with a time of day on the same row as a PHI date counted as a date."""
+    """Categories, with PHI spread to the pieces of the same phrase and to times by dates.
+
+    Pieces of one phrase sit on one row less than :data:`_PHRASE_GAP` line heights
+    apart. A time of day within :data:`_TIME_GAP` heights of a PHI date is a date.
+    """
     categories = [category for category, _ in read]
-    dates = [
-        line.rect for line, (category, _) in zip(lines, read, strict=True) if category == "date"
-    ]
-    for i, (line, (category, text)) in enumerate(zip(lines, read, strict=True)):
-        if category is not None or not is_time_text(text):
-            continue
-        x0, y0, x1, y1 = line.rect
-        height = y1 - y0
-        for dx0, dy0, dx1, dy1 in dates:
-            same_row = min(y1, dy1) - max(y0, dy0) > 0.5 * min(height, dy1 - dy0)
-            near = max(dx0 - x1, x0 - dx1) < 3 * height
-            if same_row and near:
-                categories[i] = "date"
-                break
+    vertical = [_is_vertical(line.rect) for line in lines]
+    changed = True
+    while changed:  # a phrase may have more than two pieces
+        changed = False
+        for i, line in enumerate(lines):
+            if categories[i] is not None:
+                continue
+            rect = _along(line.rect, vertical[i])
+            for j, other_line in enumerate(lines):
+                category = categories[j]
+                if category is None or category == UNREADABLE or vertical[j] != vertical[i]:
+                    continue
+                other = _along(other_line.rect, vertical[j])
+                if not _same_row(rect, other):
+                    continue
+                # The taller piece's height: a short tail ("enter") is a poor yardstick.
+                height = max(rect[3] - rect[1], other[3] - other[1])
+                gap = _gap(rect, other)
+                is_time = category == "date" and is_time_text(read[i][1])
+                if gap < _PHRASE_GAP * height or (is_time and gap < _TIME_GAP * height):
+                    categories[i] = category
+                    changed = True
+                    break
     return categories
 
 

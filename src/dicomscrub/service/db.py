@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: Key of the PostgreSQL advisory lock that makes concurrent migrations take turns.
+_MIGRATION_LOCK_KEY = 0x646963_6F6D_7363  # b"dicomsc" as a number; any fixed one would do
 
 
 def utcnow() -> dt.datetime:
@@ -150,5 +153,16 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        # Servers and `dicomscrub keys` starting at once against an empty database would
+        # each create the tables, and all but one fail. Taking a lock held until the
+        # transaction ends makes them take turns; the later ones find the schema at head.
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
+        elif connection.dialect.name == "sqlite":
+            # The sqlite3 module opens no transaction before DDL: open one that holds
+            # the write lock from its start (waiting up to the busy timeout for it).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
