@@ -23,12 +23,13 @@ $(BIN)/python:
 	touch $@
 
 # System tools the tests use as independent judges of our output (dcmtk's dcmdump and
-# codecs, dicom3tools' dciodvfy), and Node for the Azure Storage emulator.
+# codecs, dicom3tools' dciodvfy), Node for the Azure Storage emulator, and PostgreSQL
+# for the service's database tests (the tests start their own throwaway server).
 .stamp-system:
 	@if ! command -v dcmdump >/dev/null || ! command -v dciodvfy >/dev/null \
-	    || ! command -v npm >/dev/null; then \
+	    || ! command -v npm >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    dcmtk dicom3tools $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
+	    dcmtk dicom3tools postgresql $$(command -v npm >/dev/null || echo nodejs npm) >/dev/null; \
 	fi
 	touch $@
 

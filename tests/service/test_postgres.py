@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pydicom
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -72,10 +73,14 @@ def engine(pg_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _head_revision() -> str:
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    return config
+
+
+def _head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -102,6 +107,26 @@ def test_migrations_create_the_schema_from_empty_and_are_idempotent(pg_url: str)
         ]
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+    engine.dispose()
+
+
+def test_upgrading_a_first_schema_keeps_its_jobs_and_takes_times_after_2038(
+    pg_url: str,
+) -> None:
+    engine = make_engine(pg_url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    old = create_job(engine, owner="alice", payload={"dicom_urls": ["/a"]}, timestamp=1_700_000_000)
+    migrate(engine)
+    kept = get_job(engine, old)
+    assert kept is not None and kept.timestamp == 1_700_000_000
+    columns = {c["name"]: c["type"] for c in inspect(engine).get_columns("jobs")}
+    assert str(columns["timestamp"]) == "BIGINT"
+    late = create_job(engine, owner="alice", payload={"dicom_urls": ["/b"]}, timestamp=2**31 + 1)
+    job = get_job(engine, late)
+    assert job is not None and job.timestamp == 2**31 + 1
     engine.dispose()
 
 

@@ -7,10 +7,12 @@ downloaded, and its onnxruntime session is created once per process and thread c
 Another engine only has to implement :class:`TextDetector`.
 
 It runs only on the regions :func:`dicomscrub.pixels.prepare.propose_regions` finds
-(a text-free frame costs a few milliseconds), each at ``upscale`` times its native
-size: small frames (CT, ultrasound) are enlarged 1.5x as rapidocr does for them (8 px
-text is then found), large ones (X-ray) are not. The input is padded, never resized,
-to the multiple of 32 the network needs.
+(a text-free frame costs a few milliseconds), each enlarged as the region says: small
+text up to 2x (8 px text is then found, as when rapidocr enlarges a 512² slice to
+736²), big text and textured areas (ultrasound speckle) at native size. A line that
+comes out small in a textured area, or cut by its region's edge, gets a second,
+enlarged look around it (:func:`dicomscrub.pixels.prepare.refinement`). The input is
+padded, never resized, to the multiple of 32 the network needs.
 
 onnxruntime uses one intra-op thread by default: a batch runs one process per core, and
 on the shared 2-core machine a second thread bought nothing (see benchmarks/README.md).
@@ -120,7 +122,7 @@ def rapidocr_config(threads: int = 1) -> dict[str, Any]:
 
 
 def upscale_for(height: int, width: int) -> float:
-    """The enlargement to detect in a ``height`` x ``width`` frame at (see module doc)."""
+    """The enlargement for detecting in a whole ``height`` x ``width`` frame (no pre-filter)."""
     return _SMALL_UPSCALE if min(height, width) <= _SMALL_FRAME else 1.0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -94,7 +95,8 @@ class JobRow(Base):
     owner: Mapped[str] = mapped_column(String(200), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    timestamp: Mapped[int] = mapped_column(Integer)
+    # 64-bit for Unix times past 2038; SQLite's INTEGER already is (migration 0002).
+    timestamp: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     total: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -171,8 +171,8 @@ class IntegrationCreate(_Request):
 
     title: str = Field(min_length=1, max_length=200)
     kind: str
-    endpoint_url: str | None = None
-    region: str | None = None
+    endpoint_url: str | None = Field(default=None, max_length=2000)
+    region: str | None = Field(default=None, max_length=100)
     credentials: dict[str, str] = Field(default_factory=dict)
     anonymous: bool = False
 
