@@ -212,14 +212,15 @@ def test_retain_safe_private_keeps_only_listed_private_elements() -> None:
     assert not any(e.tag.is_private for e in removed)
 
 
-def test_overlays_and_curves_are_removed_with_their_groups() -> None:
+@pytest.mark.parametrize("options", [(), (Option.CLEAN_GRAPHICS,)], ids=["basic", "clean-graphics"])
+def test_overlays_and_curves_are_removed_with_their_groups(options: tuple[Option, ...]) -> None:
     ds = _ds()
     ds.add_new(0x60000010, "US", 8)
     ds.add_new(0x60000011, "US", 8)
     ds.add_new(0x60003000, "OW", b"\xff" * 8)
     ds.add_new(0x50000005, "US", 2)
     ds.add_new(0x50003000, "OW", b"\x01\x02")
-    _scrub(ds)
+    _scrub(ds, *options)
     assert not any(e.tag.group in (0x6000, 0x5000) for e in ds)
 
 

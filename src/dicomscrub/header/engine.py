@@ -71,6 +71,9 @@ _CODE_KEYWORDS: Final = frozenset(
         "MeasurementUnitsCodeSequence",
     }
 )
+#: Rows of Table E.1-1 for overlay data (60xx,3000) and curve data (50xx,xxxx).
+_GRAPHIC_DATA: Final = frozenset({"60XX3000", "50XXXXXX"})
+
 #: VRs whose values the engine must look at (remap, remove, shift or clean).
 _DECODE_VRS: Final = _FREE_TEXT_VRS | _DATE_VRS | {"SQ", "UI", "PN", "SH"}
 
@@ -395,10 +398,20 @@ class _Scrubber:
         vr = elem.VR
         if action is None:
             action = self.default_action(elem)
+        if (
+            rule is not None
+            and rule.tag in _GRAPHIC_DATA
+            and action
+            in (
+                Action.REMOVE,
+                Action.CLEAN,
+            )
+        ):
+            # Overlay bitmaps and curve data cannot be checked for text, so Clean
+            # Graphics removes them like the Basic Profile does (with their groups).
+            self.remove_group(ds, elem.tag.group, path)
+            return
         if action is Action.REMOVE:
-            if rule is not None and rule.tag in ("60XX3000", "50XXXXXX"):
-                self.remove_group(ds, elem.tag.group, path)
-                return
             del ds[elem.tag]
             self.record(path, tag, keyword, "X", True)
         elif action is Action.ZERO:

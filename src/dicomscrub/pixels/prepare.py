@@ -70,7 +70,7 @@ _MARGIN: Final = 12
 
 #: Text whose capitals are shorter than this (pixels) is enlarged for the detector, at
 #: most by _MAX_UPSCALE (rapidocr enlarges a 512² slice 1.44x; 8 px text needs it).
-_GLYPH_HEIGHT: Final = 14.0
+_GLYPH_HEIGHT: Final = 12.0
 _MAX_UPSCALE: Final = 2.0
 #: A detected box (DB boxes are ~1.6x the ink height) lower than this, found at native
 #: size, is looked at again enlarged: small text in speckle comes out in pieces.
