@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pydicom
 import pytest
@@ -15,6 +17,7 @@ from dicomscrub.pixels.finders import (
     _spread_along_rows,
     make_finder,
 )
+from dicomscrub.pixels.sensitive import Reading, Uint8Image, get_recognizer
 from dicomscrub.pixels.types import Box
 from dicomscrub.profile.policy import PixelMode
 from dicomscrub.synthetic.burned_text import (
@@ -149,3 +152,26 @@ def test_phi_spreads_along_a_vertical_label() -> None:
     lines = [_line(500, 100, 530, 400), _line(500, 410, 530, 560), _line(560, 100, 590, 300)]
     read = [("institution", "Northgate Cardiothoracic"), (None, "PORTABLE"), (None, "AP")]
     assert _spread_along_rows(lines, read) == ["institution", "institution", None]
+
+
+class CountingRecognizer:
+    """The real recogniser, counting the crops it is asked to read."""
+
+    def __init__(self) -> None:
+        self.crops = 0
+
+    def read(self, crops: Sequence[Uint8Image]) -> list[Reading]:
+        self.crops += len(crops)
+        return get_recognizer().read(crops)
+
+
+@needs_ocr
+def test_cine_frames_sharing_an_overlay_read_each_line_once() -> None:
+    pixels, meta, _ = make_burned_image("ct", 31)
+    counting = CountingRecognizer()
+    finder = SensitiveTextFinder(_phi_of(31), recognizer=counting)
+    first = finder.find(pixels, meta)
+    read_once = counting.crops
+    assert read_once > 0
+    assert finder.find(pixels.copy(), meta) == first
+    assert counting.crops == read_once

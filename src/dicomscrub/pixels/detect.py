@@ -53,7 +53,7 @@ __all__ = [
 Uint8Image = npt.NDArray[np.uint8]
 Quad = npt.NDArray[np.float32]
 
-_INSTALL_HINT: Final = "pip install 'rapidocr-onnxruntime==1.4.4' opencv-python-headless"
+_INSTALL_HINT: Final = "pip install 'rapidocr-onnxruntime==1.4.4'"
 _DET_MODEL: Final = "ch_PP-OCRv4_det_infer.onnx"
 #: Frames whose short side is at most this are enlarged before detection ...
 _SMALL_FRAME: Final = 1100
@@ -130,7 +130,7 @@ class RapidOcrDetector:
     """PP-OCRv4 mobile text detection (DB) on onnxruntime, from rapidocr-onnxruntime."""
 
     def __init__(self, threads: int = 1) -> None:
-        import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type hints
+        import onnxruntime as ort
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DBPostProcess
 
         config = rapidocr_config(threads)["Det"]

@@ -9,6 +9,7 @@ outlines read as a glyph), merge the same line found in several windows, and pad
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ _VERTICAL_RATIO: Final = 1.5
 _PHRASE_GAP: Final = 1.5
 #: ... and a time of day this close to a PHI date belongs to it.
 _TIME_GAP: Final = 3.0
+#: Line readings remembered per file (a few cine overlays' worth).
+_MAX_CACHED_READINGS: Final = 4096
 
 
 @dataclass
@@ -155,6 +158,9 @@ class SensitiveTextFinder:
         self._recognizer = recognizer
         self._prefilter = prefilter
         self._threads = threads
+        # Readings by crop content: the frames of a cine share their text overlay, so
+        # each distinct line image is read once per file (one finder serves one file).
+        self._readings: dict[bytes, Reading] = {}
 
     def find(self, frame: npt.NDArray[np.generic], meta: FrameMeta) -> list[Box]:
         """Padded boxes of the PHI text in ``frame``, each with its category."""
@@ -190,7 +196,7 @@ class SensitiveTextFinder:
                 for crop in _crops(lines[i].detections[d], views):
                     crops.append(crop)
                     owners.append(i)
-            for owner, reading in zip(owners, recognizer.read(crops), strict=True):
+            for owner, reading in zip(owners, self._read(crops, recognizer), strict=True):
                 readings[owner].append(reading)
             # PHI (or unreadable) in one window is enough; a confident non-PHI reading
             # is checked in the next window that found the line, which may show PHI.
@@ -205,6 +211,21 @@ class SensitiveTextFinder:
             best = max(rs, key=lambda r: r.score).text if rs else ""
             out.append((classify_reading(rs, self._phi), best))
         return out
+
+    def _read(self, crops: Sequence[Uint8Image], recognizer: TextRecognizer) -> list[Reading]:
+        """Readings of ``crops``, recognising only those not read before in this file."""
+        keys = [_crop_key(c) for c in crops]
+        todo = {k: c for k, c in zip(keys, crops, strict=True) if k not in self._readings}
+        if len(self._readings) + len(todo) > _MAX_CACHED_READINGS:
+            self._readings.clear()
+        for key, reading in zip(todo, recognizer.read(list(todo.values())), strict=True):
+            self._readings[key] = reading
+        return [self._readings[k] for k in keys]
+
+
+def _crop_key(crop: Uint8Image) -> bytes:
+    shape = ",".join(str(n) for n in crop.shape).encode()
+    return shape + hashlib.blake2b(crop.tobytes(), digest_size=16).digest()
 
 
 def _crops(det: Detection, views: Sequence[DetectionView]) -> list[Uint8Image]:

@@ -433,11 +433,13 @@ def whole_regions(views: Sequence[DetectionView], upscale: float = 1.0) -> list[
 
 
 def propose_regions(views: Sequence[DetectionView]) -> list[Region]:
-    """The regions of ``views`` that may hold text; none for a clearly text-free frame.
+    """The regions of ``views`` that may hold text: few or none for a text-free frame.
 
     The first view contributes its stroke regions and its textured blocks (detected at
     native size); each later view (another window of the same frame) only the strokes
-    the first did not show. Stroke regions are enlarged when their text is small.
+    the first did not show, and only where they look like text (two strokes, a line or
+    a sparse glyph): a noisier window must not send its specks to the detector. Stroke
+    regions are enlarged when their text is small.
     """
     import cv2
 
