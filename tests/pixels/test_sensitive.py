@@ -161,3 +161,22 @@ def test_short_lines_read_without_wide_padding(text: str) -> None:
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     (reading,) = get_recognizer().read([crop_quad(image, quad)])
     assert reading.text.replace(" ", "") == text.replace(" ", "")
+
+
+@pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+def test_condensed_lines_are_reread_at_full_height() -> None:
+    import cv2
+
+    # Glyphs this narrow have too few columns at the fast 32 px height ("HLMSI"); the
+    # low score sends the line to the full-height pass, which reads it.
+    squeeze = 0.4
+
+    alpha = _render("HOLLOWMERE UNIVERSITY", "bundled", 15)
+    line = (alpha * 255).astype(np.uint8)
+    line = cv2.resize(line, (round(line.shape[1] * squeeze), line.shape[0]), cv2.INTER_AREA)
+    image = np.zeros((line.shape[0] + 6, line.shape[1] + 6), np.uint8)
+    image[3:-3, 3:-3] = line
+    h, w = image.shape
+    quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    (reading,) = get_recognizer().read([crop_quad(image, quad)])
+    assert classify_text(reading.text, PHI) == "institution"
