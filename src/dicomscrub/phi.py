@@ -22,7 +22,7 @@ from pydicom.valuerep import PersonName
 
 from dicomscrub.fastvalues import ElementView, effective_vr, elements, simple_codec
 
-__all__ = ["PhiValues", "collect_phi", "iter_dates_in_text"]
+__all__ = ["MONTHS", "PhiValues", "collect_phi", "iter_dates_in_text"]
 
 _ID_KEYWORDS: Final = frozenset(
     {
@@ -83,7 +83,8 @@ _OTHER_KEYWORDS: Final = frozenset(
     }
 )
 
-_MONTHS: Final = (
+#: Month abbreviations as dates are written in English text (and burned into images).
+MONTHS: Final = (
     "JAN",
     "FEB",
     "MAR",
@@ -155,9 +156,9 @@ def iter_dates_in_text(text: str) -> Iterator[tuple[int, int, list[dt.date]]]:
                 y = _year(g[2])
                 triples = [(y, int(g[1]), int(g[0])), (y, int(g[0]), int(g[1]))]
             elif index == 3:
-                triples = [(_year(g[2]), _MONTHS.index(g[1][:3].upper()) + 1, int(g[0]))]
+                triples = [(_year(g[2]), MONTHS.index(g[1][:3].upper()) + 1, int(g[0]))]
             else:
-                triples = [(_year(g[2]), _MONTHS.index(g[0][:3].upper()) + 1, int(g[1]))]
+                triples = [(_year(g[2]), MONTHS.index(g[0][:3].upper()) + 1, int(g[1]))]
             dates = []
             for y, mo, d in triples:
                 try:

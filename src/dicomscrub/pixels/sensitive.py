@@ -23,7 +23,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dicomscrub.phi import PhiValues
+from dicomscrub.phi import MONTHS, PhiValues
 from dicomscrub.pixels.detect import rapidocr_config
 
 __all__ = [
@@ -59,20 +59,6 @@ _GENERIC_WORDS: Final = frozenset(
         "LOOP", "PARKWAY", "NORTH", "SOUTH", "EAST", "WEST", "VALLEY", "CITY",
     }
 )  # fmt: skip
-_MONTHS: Final = (
-    "JAN",
-    "FEB",
-    "MAR",
-    "APR",
-    "MAY",
-    "JUN",
-    "JUL",
-    "AUG",
-    "SEP",
-    "OCT",
-    "NOV",
-    "DEC",
-)
 # OCR confusions folded onto one character, separately for letter and digit needles.
 _AS_LETTERS: Final = str.maketrans(
     {"0": "O", "1": "I", "L": "I", "5": "S", "8": "B", "2": "Z", "6": "G"}
@@ -217,7 +203,7 @@ def _compact(text: str) -> str:
 def _date_forms(day: dt.date) -> list[str]:
     """``day`` as the compact (alphanumeric only) strings scanners render it as."""
     y, yy, m, d = f"{day.year:04d}", f"{day.year % 100:02d}", f"{day.month:02d}", f"{day.day:02d}"
-    mon = _MONTHS[day.month - 1]
+    mon = MONTHS[day.month - 1]
     numeric = [y + m + d, d + m + y, m + d + y, yy + m + d, d + m + yy, m + d + yy]
     named = [d + mon + y, str(day.day) + mon + y, mon + d + y, mon + str(day.day) + y, y + mon + d]
     return numeric + named
