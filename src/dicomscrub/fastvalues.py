@@ -13,7 +13,8 @@ alone would exceed a plain read and write of the file. This module keeps element
   pydicom's writer would have produced (a ``DataElement`` where that is not exact);
 * :func:`encode_file` serialises a data set whose encoding agrees with its transfer
   syntax, byte for byte as ``Dataset.save_as(enforce_file_format=True)`` does, but
-  without pydicom's per-element overhead.
+  without pydicom's per-element overhead; :func:`write_file` writes the same bytes to a
+  file, copying values pydicom left on disk (read with ``defer_size``) in chunks.
 
 The helpers reach into ``Dataset._dict`` (pydicom's tag -> element mapping) in one
 place, :func:`elements`, since its public accessors convert tags and values per call.
@@ -21,11 +22,13 @@ place, :func:`elements`, since its public accessors convert tags and values per 
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import MutableMapping
 from copy import deepcopy
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.datadict import dictionary_VR, keyword_for_tag
@@ -51,6 +54,7 @@ __all__ = [
     "put_raw",
     "set_string_value",
     "simple_codec",
+    "write_file",
 ]
 
 _ASCII_VRS: Final = frozenset({"UI", "DA", "DT", "TM", "CS", "AS", "IS", "DS", "AE"})
@@ -480,14 +484,8 @@ def _pydicom_meta_bytes(ds: Dataset, tsyntax: UID) -> bytes:
     return buffer.getvalue()
 
 
-def encode_file(ds: Dataset) -> bytes | None:
-    """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it.
-
-    Returns None when pydicom would convert elements (the data set's encoding or
-    character set differ from what it is written in), for deflated and private
-    transfer syntaxes, and for anything ``save_as`` would refuse: the caller then uses
-    ``save_as``, which also raises the errors.
-    """
+def _file_syntax(ds: Dataset) -> tuple[UID, _Packer] | None:
+    """The transfer syntax ``ds`` is written in and its packer, when this module can."""
     meta = getattr(ds, "file_meta", None)
     tsyntax = meta.get("TransferSyntaxUID") if meta is not None else None
     if (
@@ -499,17 +497,211 @@ def encode_file(ds: Dataset) -> bytes | None:
     ):
         return None
     pk = _Packer(tsyntax.is_implicit_VR, tsyntax.is_little_endian)
-    items = elements(ds)
     preamble = getattr(ds, "preamble", None) or b"\x00" * 128
     if (
         ds.original_encoding != (pk.implicit, pk.little)
-        or any(tag >> 16 in (0, 2) for tag in items)
+        or any(tag >> 16 in (0, 2) for tag in elements(ds))
         or len(preamble) != 128
     ):
         return None
-    if _PIXEL_DATA in items:
+    return tsyntax, pk
+
+
+def encode_file(ds: Dataset) -> bytes | None:
+    """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it.
+
+    Returns None when pydicom would convert elements (the data set's encoding or
+    character set differ from what it is written in), for deflated and private
+    transfer syntaxes, and for anything ``save_as`` would refuse: the caller then uses
+    ``save_as``, which also raises the errors.
+    """
+    syntax = _file_syntax(ds)
+    if syntax is None:
+        return None
+    tsyntax, pk = syntax
+    if _PIXEL_DATA in elements(ds):
         # PS3.5 A.4: dcmwrite sets the length of PixelData from the syntax.
         ds["PixelData"].is_undefined_length = tsyntax.is_compressed
-    out = [preamble, b"DICM", _meta_bytes(ds, tsyntax)]
+    out = [getattr(ds, "preamble", None) or b"\x00" * 128, b"DICM", _meta_bytes(ds, tsyntax)]
     _write_dataset(out, pk, ds, default_encoding)
     return b"".join(out)
+
+
+# -- writing to a file, values left on disk ----------------------------------------------
+# A file read with ``defer_size`` keeps large values (pixel data, big OB/OW) as raw
+# elements whose value is None; pydicom would read each whole into memory to write it.
+# write_file writes the bytes encode_file would, copying those values from the source
+# in chunks, so memory stays bounded whatever the file's size.
+
+#: Deferred values are copied in pieces of this size.
+COPY_CHUNK: Final = 2**20
+_OB_OW: Final = frozenset({"OB", "OW"})
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A deferred value written as: ``head``, the source's bytes ``[start, start +
+    length)``, then ``tail`` (a pad byte or the sequence delimiter)."""
+
+    head: bytes
+    start: int
+    length: int
+    tail: bytes
+
+
+def write_file(ds: Dataset, out: BinaryIO, source: BinaryIO) -> bool:
+    """Write the bytes :func:`~dicomscrub.pipeline.write_dataset` returns for ``ds`` to
+    ``out``, copying deferred values from ``source`` (the file ``ds`` was read from).
+
+    Returns False, having written nothing, when :func:`encode_file` would not encode
+    ``ds`` or a deferred value is not one whose bytes are known without reading it; the
+    caller then loads it all and uses ``write_dataset``.
+    """
+    syntax = _file_syntax(ds)
+    if syntax is None or ds.original_character_set != ds._character_set:
+        return False
+    tsyntax, pk = syntax
+    items = elements(ds)
+    deferred = [
+        tag
+        for tag, elem in items.items()
+        if isinstance(elem, RawDataElement) and elem.value is None and elem.length
+    ]
+    try:
+        parts = _file_parts(ds, pk, tsyntax, source, deferred)
+    except TypeError:
+        # encode_file raises it too for an empty raw value pydicom read as None, and
+        # write_dataset then uses save_as, which converts exactly those elements.
+        _convert_empty(ds)
+        try:
+            parts = _file_parts(ds, pk, tsyntax, source, deferred)
+        except TypeError:
+            return False  # an explicit element without a VR: write_dataset decodes all
+    if parts is None:
+        return False
+    for part in parts:
+        if isinstance(part, bytes):
+            out.write(part)
+        else:
+            out.write(part.head)
+            _copy(source, out, part.start, part.length)
+            out.write(part.tail)
+    return True
+
+
+def _file_parts(
+    ds: Dataset,
+    pk: _Packer,
+    tsyntax: UID,
+    source: BinaryIO,
+    deferred: list[BaseTag],
+) -> list[bytes | _Span] | None:
+    """The file as the bytes of its header and spans of deferred values; None if a span
+    cannot be known without reading the value."""
+    items = elements(ds)
+    size = source.seek(0, io.SEEK_END)
+    spans: dict[int, _Span] = {}
+    for tag in deferred:
+        raw = items[BaseTag(tag)]
+        assert isinstance(raw, RawDataElement)
+        span = _deferred_span(pk, raw, source, size, tsyntax.is_compressed)
+        if span is None:
+            return None
+        spans[tag] = span
+    if _PIXEL_DATA in items and _PIXEL_DATA not in spans:
+        ds["PixelData"].is_undefined_length = tsyntax.is_compressed
+    preamble = getattr(ds, "preamble", None) or b"\x00" * 128
+    parts: list[bytes | _Span] = [preamble + b"DICM" + _meta_bytes(ds, tsyntax)]
+    pending: list[bytes] = []
+    encodings = ds.get("SpecificCharacterSet", default_encoding)
+    for tag in sorted(items):
+        if tag & 0xFFFF == 0 and tag >> 16 > 6:
+            continue
+        span = spans.get(tag)
+        if span is None:
+            _write_element(pending, pk, items[tag], encodings)
+            continue
+        parts.append(b"".join(pending))
+        parts.append(span)
+        pending = []
+    parts.append(b"".join(pending))
+    return parts
+
+
+def _convert_empty(ds: Dataset) -> None:
+    """Convert the raw elements of ``ds`` and its items whose value pydicom read as None
+    (empty IS and DS), as ``save_as`` does when it writes them."""
+    for tag, elem in list(elements(ds).items()):
+        if isinstance(elem, RawDataElement):
+            if elem.value is None and not elem.length:
+                ds.__getitem__(tag)  # converting is the point
+        elif elem.VR == "SQ" and not elem.is_buffered:
+            for item in elem.value or ():
+                _convert_empty(item)
+
+
+def _deferred_span(
+    pk: _Packer,
+    raw: RawDataElement,
+    source: BinaryIO,
+    size: int,
+    compressed: bool,
+) -> _Span | None:
+    """How :func:`encode_file` writes the deferred ``raw``, or None if that needs its value.
+
+    A defined-length value other than PixelData is written as read (``_raw_is_plain``).
+    PixelData is converted by encode_file: native data is written with a NUL pad to
+    even length, encapsulated data (undefined length) with its sequence delimiter.
+    """
+    vr = raw.VR or ""
+    if raw.length != _UNDEFINED:
+        if raw.value_tell + raw.length > size:
+            return None
+        if raw.tag != _PIXEL_DATA:
+            return _Span(pk.header(raw.tag, vr, raw.length), raw.value_tell, raw.length, b"")
+        if compressed or not (vr in _OB_OW or pk.implicit):
+            return None
+        pad = raw.length % 2
+        head = pk.header(raw.tag, vr, raw.length + pad)
+        return _Span(head, raw.value_tell, raw.length, b"\x00" * pad)
+    if raw.tag != _PIXEL_DATA or not compressed or vr not in _OB_OW:
+        return None
+    length = _encapsulated_length(source, raw.value_tell, size, pk)
+    if length is None:
+        return None
+    head = pk.header(raw.tag, vr, _UNDEFINED)
+    return _Span(head, raw.value_tell, length, pk.marker(_SEQUENCE_END, 0))
+
+
+def _encapsulated_length(source: BinaryIO, start: int, size: int, pk: _Packer) -> int | None:
+    """The length of encapsulated pixel data at ``start``, up to its sequence delimiter.
+
+    Walks the items by their headers, as pydicom does first when it reads the value;
+    None when they do not lead to a delimiter (pydicom then scans for its bytes).
+    """
+    unpack = struct.Struct(("<" if pk.little else ">") + "HHL").unpack
+    pos = start
+    first = True
+    while pos + 8 <= size:
+        source.seek(pos)
+        group, element, length = unpack(source.read(8))
+        tag = group << 16 | element
+        if tag == _SEQUENCE_END:
+            return None if first else pos - start
+        if tag != _ITEM or length == _UNDEFINED:
+            return None
+        first = False
+        pos += 8 + length
+    return None
+
+
+def _copy(source: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
+    """Copy ``length`` bytes of ``source`` from ``start`` to ``out``, a chunk at a time."""
+    source.seek(start)
+    left = length
+    while left:
+        chunk = source.read(min(COPY_CHUNK, left))
+        if not chunk:
+            raise EOFError("the source file ended while a deferred value was copied")
+        out.write(chunk)
+        left -= len(chunk)

@@ -1,7 +1,8 @@
 """One file, start to finish, with no I/O policy: bytes in, de-identified bytes out.
 
 :func:`scrub_dataset` is for callers who already hold a pydicom Dataset;
-:func:`scrub_bytes` reads, scrubs and serialises one file. Both raise
+:func:`scrub_bytes` reads, scrubs and serialises one file; :func:`scrub_file` does the
+same from one file on disk to another in bounded memory. All raise
 :class:`~dicomscrub.errors.FileError` with a stable code when the file cannot be
 de-identified; the batch runner turns that into a report entry.
 """
@@ -12,7 +13,7 @@ import io
 import struct
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -29,12 +30,20 @@ from pydicom.uid import (
 )
 
 from dicomscrub.errors import FileError
-from dicomscrub.fastvalues import elements, encode_file
+from dicomscrub.fastvalues import effective_vr, elements, encode_file, write_file
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
 from dicomscrub.phi import collect_phi
 from dicomscrub.profile.policy import PixelMode, Policy
 
-__all__ = ["ScrubResult", "read_dataset", "scrub_bytes", "scrub_dataset", "write_dataset"]
+__all__ = [
+    "DEFER_SIZE",
+    "ScrubResult",
+    "read_dataset",
+    "scrub_bytes",
+    "scrub_dataset",
+    "scrub_file",
+    "write_dataset",
+]
 
 _READ_ERRORS = (EOFError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError)
 
@@ -55,7 +64,9 @@ class ScrubResult:
         return header + len(self.pixel_regions)
 
 
-def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> FileDataset:
+def read_dataset(
+    source: bytes | BinaryIO, *, headers_only: bool = False, defer_size: int | None = None
+) -> FileDataset:
     """Parse a DICOM file, raising ``FileError`` (not-dicom, truncated) on bad input.
 
     A file without the 128-byte preamble and ``DICM`` is still accepted when it parses
@@ -63,13 +74,16 @@ def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> Fil
     pydicom reads a file that ends early without complaint (a short last value, or a
     few bytes of a tag at the end); :func:`_check_complete` catches both, so a cut file
     is reported ``truncated`` instead of being de-identified without its tail.
+
+    With ``defer_size``, values longer than that are left in ``source`` (a file on disk)
+    until read; see :func:`scrub_file`.
     """
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     start = fp.tell()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = _dcmread(fp, start, headers_only)
+            ds = _dcmread(fp, start, headers_only, defer_size)
         except (OSError, RuntimeError) as exc:
             # pydicom raises these for a sequence or value cut short
             # ("No tag to read at file position", BytesLengthException).
@@ -86,13 +100,15 @@ def read_dataset(source: bytes | BinaryIO, *, headers_only: bool = False) -> Fil
     return ds
 
 
-def _dcmread(fp: BinaryIO, start: int, headers_only: bool) -> FileDataset:
+def _dcmread(fp: BinaryIO, start: int, headers_only: bool, defer_size: int | None) -> FileDataset:
     try:
-        return pydicom.dcmread(fp, stop_before_pixels=headers_only)
+        return pydicom.dcmread(fp, stop_before_pixels=headers_only, defer_size=defer_size)
     except InvalidDicomError:
         fp.seek(start)
         try:
-            ds = pydicom.dcmread(fp, force=True, stop_before_pixels=headers_only)
+            ds = pydicom.dcmread(
+                fp, force=True, stop_before_pixels=headers_only, defer_size=defer_size
+            )
         except (
             *_READ_ERRORS,
             InvalidDicomError,
@@ -136,6 +152,9 @@ def _check_complete(ds: Dataset, fp: BinaryIO, start: int, headers_only: bool) -
         size = fp.seek(0, io.SEEK_END)
     except (OSError, ValueError):
         return
+    if last_end > size:
+        # Only a deferred value (not read, so not checked above) can reach past the end.
+        raise FileError("truncated", "a value is shorter than its declared length")
     if 0 < size - last_end < 8:
         raise FileError("truncated", "the file ends inside the header of an element")
 
@@ -160,7 +179,7 @@ def _check_pixel_length(ds: Dataset) -> None:
     sizes = _raw_native_sizes(ds)
     if sizes is None:
         try:
-            sizes = int(get_expected_length(ds, unit="bytes")), len(ds.PixelData)
+            sizes = int(get_expected_length(ds, unit="bytes")), _pixel_length(ds)
         except (AttributeError, TypeError, ValueError, KeyError):
             return
     needed, present = sizes
@@ -172,6 +191,19 @@ def _check_pixel_length(ds: Dataset) -> None:
 _FRAME_TAGS = (0x00280010, 0x00280011, 0x00280002, 0x00280100)
 
 
+def _is_deferred(raw: RawDataElement) -> bool:
+    """Whether ``raw`` is a defined-length value left on disk (read with ``defer_size``)."""
+    return raw.value is None and raw.length not in (0, _UNDEFINED)
+
+
+def _pixel_length(ds: Dataset) -> int:
+    """The length of PixelData, without reading a value left on disk (``defer_size``)."""
+    raw = elements(ds)[BaseTag(0x7FE00010)]
+    if isinstance(raw, RawDataElement) and _is_deferred(raw):
+        return int(raw.length)
+    return len(ds.PixelData)
+
+
 def _raw_native_sizes(ds: Dataset) -> tuple[int, int] | None:
     """(bytes needed, bytes present) from the raw elements, for the common case only.
 
@@ -181,7 +213,9 @@ def _raw_native_sizes(ds: Dataset) -> tuple[int, int] | None:
     """
     items = elements(ds)
     pixels = items.get(BaseTag(0x7FE00010))
-    if pixels is None or not isinstance(pixels, RawDataElement) or pixels.value is None:
+    if pixels is None or not isinstance(pixels, RawDataElement):
+        return None
+    if pixels.value is None and not _is_deferred(pixels):
         return None
     if BaseTag(0x00280008) in items:
         return None  # NumberOfFrames
@@ -201,7 +235,7 @@ def _raw_native_sizes(ds: Dataset) -> tuple[int, int] | None:
     bits = int.from_bytes(items[BaseTag(0x00280100)].value, "little")  # type: ignore[arg-type]
     if bits % 8:
         return None
-    return product // 8, len(pixels.value)
+    return product // 8, _pixel_length(ds)
 
 
 _PLAIN_PHOTOMETRIC = frozenset({b"MONOCHROME1", b"MONOCHROME2", b"RGB", b"PALETTE COLOR"})
@@ -292,3 +326,48 @@ def scrub_bytes(data: bytes, policy: Policy) -> tuple[bytes, ScrubResult]:
             "scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})"
         ) from exc
     return out, result
+
+
+#: Values longer than this stay on disk while :func:`scrub_file` works.
+DEFER_SIZE: Final = 2**20
+#: VRs of values that may stay on disk: the header engine keeps them as read or has
+#: pydicom convert them (which reads them back); text it decodes from the raw bytes.
+_BINARY_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+
+def scrub_file(
+    source: BinaryIO, out: BinaryIO, policy: Policy, *, defer_size: int = DEFER_SIZE
+) -> ScrubResult:
+    """Read, de-identify and write one file on disk, leaving its large values there.
+
+    ``source`` is a file on disk opened at offset 0 (pydicom reads a deferred value back
+    by its name); ``out`` receives the bytes :func:`scrub_bytes` returns for the same
+    file. Binary values over ``defer_size`` bytes (pixel data, mostly) are copied from
+    ``source`` in chunks unless something needs them (pixel redaction reads the pixels),
+    so memory does not grow with the file.
+    """
+    ds = read_dataset(source, defer_size=defer_size)
+    _load_deferred_text(ds, source)
+    result = scrub_dataset(ds, policy)
+    try:
+        if not write_file(ds, out, source):
+            out.write(write_dataset(ds))  # reads the deferred values back: rare layouts
+    except (ValueError, TypeError, struct.error, OverflowError) as exc:
+        raise FileError(
+            "scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})"
+        ) from exc
+    return result
+
+
+def _load_deferred_text(ds: Dataset, source: BinaryIO) -> None:
+    """Read back deferred values that are not binary (the engine decodes their bytes)."""
+    items = elements(ds)
+    for tag, raw in list(items.items()):
+        if not isinstance(raw, RawDataElement) or not _is_deferred(raw):
+            continue
+        vr = effective_vr(raw.VR, tag)
+        if vr is None or vr in _BINARY_VRS:
+            continue  # binary or ambiguous ("OB or OW"): pydicom reads it if converted
+        source.seek(raw.value_tell)
+        value = source.read(raw.length)
+        items[tag] = raw._replace(value=value)

@@ -4,23 +4,36 @@ Both per-file functions take the job's :class:`WorkerContext` and one task, and 
 raise: any failure becomes a :class:`~dicomscrub.report.models.ReportError` in their
 result. Results are small (UIDs, counts, condition outcomes); datasets never leave the
 function that read them.
+
+A file larger than :data:`LARGE_FILE` under a header-only policy is de-identified from
+disk to disk (:func:`~dicomscrub.pipeline.scrub_file`): a remote input is first copied to
+a temporary file, the output is written to one and then renamed or uploaded, so memory
+stays bounded whatever the file's size. Everything else is done in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO, Final
 
 from dicomscrub.conditions import Condition, evaluate_conditions
 from dicomscrub.errors import FileError, StorageError
-from dicomscrub.pipeline import read_dataset, scrub_bytes
-from dicomscrub.profile.policy import Policy
+from dicomscrub.pipeline import ScrubResult, read_dataset, scrub_bytes, scrub_file
+from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
-from dicomscrub.storage import open_read, read_bytes, write_atomic
+from dicomscrub.storage import open_read, read_bytes, write_atomic, write_atomic_file
 from dicomscrub.storage.integrations import Integration
+from dicomscrub.storage.io import local_path
 
 __all__ = [
+    "LARGE_FILE",
     "HeaderInfo",
     "HeaderTask",
     "ProcessTask",
@@ -31,6 +44,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("dicomscrub.batch")
+
+#: Files larger than this are de-identified from disk to disk when only the header
+#: changes; smaller ones are faster in memory.
+LARGE_FILE: Final = 64 * 2**20
+#: A remote input's first read: a file shorter than this is small, with no size query.
+_PROBE: Final = 2 * 2**20
+_COPY_CHUNK: Final = 2**20
 
 
 @dataclass(frozen=True)
@@ -136,9 +156,17 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
     outcome = ScrubOutcome(task.url)
     writing = False
     try:
-        data = read_bytes(task.url, **_kw(ctx.input_integration))
-        new, result = scrub_bytes(data, ctx.policy)
-        del data  # the source bytes are not needed while the output is written
+        on_disk = _on_disk(ctx.policy)
+        with _input(task.url, ctx.input_integration, large=on_disk) as source:
+            if isinstance(source, Path):
+                writing = True  # from here on, failures are about the output
+                result = _scrub_to_output(ctx, task, source)
+            else:
+                new, result = scrub_bytes(source, ctx.policy)
+                del source  # the source bytes are not needed while the output is written
+                if not ctx.dry_run and task.out_url is not None:
+                    writing = True
+                    write_atomic(task.out_url, new, **_kw(ctx.output_integration))
         ds = result.dataset
         outcome.study_deid = _uid(ds.get("StudyInstanceUID"))
         outcome.series_deid = _uid(ds.get("SeriesInstanceUID"))
@@ -146,11 +174,91 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
         outcome.pixel_regions = result.pixel_regions if result.pixels_processed else None
         if ctx.record_actions and result.header is not None:
             outcome.actions = [a.to_json() for a in result.header.actions]
-        if not ctx.dry_run and task.out_url is not None:
-            writing = True
-            write_atomic(task.out_url, new, **_kw(ctx.output_integration))
     except Exception as exc:  # the per-file failure boundary: this file fails, not the job
         outcome = ScrubOutcome(task.url, error=report_error(exc, writing=writing))
         if not isinstance(exc, FileError | StorageError):
             log.exception("unexpected error processing a file")
     return outcome
+
+
+def _on_disk(policy: Policy) -> bool:
+    """Whether large files may go disk to disk: pixel redaction needs the pixels in memory."""
+    return policy.pixels is PixelMode.NONE and not policy.pixel_rules_file
+
+
+@contextlib.contextmanager
+def _input(url: str, integration: Integration | None, *, large: bool) -> Iterator[bytes | Path]:
+    """The input's bytes, or, when ``large`` allows and it is over :data:`LARGE_FILE`, a
+    local file holding it (the input itself, or a temporary copy removed afterwards)."""
+    path = local_path(url)
+    if path is not None:
+        if large and _size(path) > LARGE_FILE:
+            yield path
+        else:
+            yield read_bytes(url, **_kw(integration))
+        return
+    if not large:
+        yield read_bytes(url, **_kw(integration))
+        return
+    with open_read(url, **_kw(integration)) as fh:
+        head = fh.read(_PROBE)
+        if len(head) < _PROBE or fh.seek(0, os.SEEK_END) <= LARGE_FILE:
+            fh.seek(len(head))
+            yield head + fh.read()
+            return
+        fh.seek(0)
+        with _temporary(None, url) as (tmp, out):
+            shutil.copyfileobj(fh, out, _COPY_CHUNK)
+            out.close()
+            yield tmp
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read_bytes raises the error with its message
+
+
+@contextlib.contextmanager
+def _temporary(folder: Path | None, url: str) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new temporary file (in ``folder``, else the system's) and its handle, removed
+    afterwards unless it was renamed away; OSError becomes StorageError for ``url``."""
+    try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".dicomscrub-", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create a temporary file: {exc.strerror or exc}", url=url
+        ) from exc
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            try:
+                yield tmp, fh
+            except OSError as exc:
+                if isinstance(exc, StorageError):
+                    raise
+                raise StorageError(
+                    f"cannot use a temporary file: {exc.strerror or exc}", url=url
+                ) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _scrub_to_output(ctx: WorkerContext, task: ProcessTask, source: Path) -> ScrubResult:
+    """De-identify the file at ``source`` into a temporary file, then put it in place."""
+    with source.open("rb") as src:
+        if ctx.dry_run or task.out_url is None:
+            with Path(os.devnull).open("wb") as sink:
+                return scrub_file(src, sink, ctx.policy)
+        out_path = local_path(task.out_url)
+        # Locally the temporary file goes next to the output, so a rename puts it there.
+        folder = out_path.parent if out_path is not None else None
+        with _temporary(folder, task.out_url) as (tmp, out):
+            result = scrub_file(src, out, ctx.policy)
+            out.close()
+            write_atomic_file(task.out_url, tmp, **_kw(ctx.output_integration))
+    return result

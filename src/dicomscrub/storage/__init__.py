@@ -9,7 +9,14 @@ re-exported here, passing the job's :class:`Integration` for remote URLs.
 from dicomscrub.storage.access import check_access
 from dicomscrub.storage.inputs import InputRef, is_dicom_candidate, iter_inputs
 from dicomscrub.storage.integrations import Integration, load_integration, storage_options
-from dicomscrub.storage.io import exists, open_read, read_bytes, same_location, write_atomic
+from dicomscrub.storage.io import (
+    exists,
+    open_read,
+    read_bytes,
+    same_location,
+    write_atomic,
+    write_atomic_file,
+)
 from dicomscrub.storage.naming import output_url
 
 __all__ = [
@@ -26,4 +33,5 @@ __all__ = [
     "same_location",
     "storage_options",
     "write_atomic",
+    "write_atomic_file",
 ]

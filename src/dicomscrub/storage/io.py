@@ -7,7 +7,9 @@ overhead; every other URL goes through :mod:`dicomscrub.storage.fs`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import BinaryIO
 from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage import fs
 from dicomscrub.storage.integrations import Integration
+from dicomscrub.storage.retry import call_with_retries
 from dicomscrub.storage.urls import Location, parse_location
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "remote_location",
     "same_location",
     "write_atomic",
+    "write_atomic_file",
 ]
 
 
@@ -154,3 +158,58 @@ def write_atomic(url: str, data: bytes, *, integration: Integration | None = Non
     if loc.is_prefix:
         raise StorageError("cannot write: the URL names a prefix, not an object", url=url)
     fs.pipe(loc, data, integ)
+
+
+def _move_local(source: Path, path: Path, url: str) -> None:
+    """Rename ``source`` over ``path``; across file systems, copy to a temporary there."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        source.replace(path)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".dicomscrub-", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, 2**20)
+            out.flush()
+            os.fsync(out.fileno())
+        Path(tmp).replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
+
+
+def write_atomic_file(
+    url: str, source: str | os.PathLike[str], *, integration: Integration | None = None
+) -> None:
+    """Store the complete local file ``source`` at ``url``, never showing a partial one.
+
+    For large outputs that are written to disk rather than held in memory. Locally
+    ``source`` is renamed over the final name (put it in the same folder: elsewhere it is
+    copied to a temporary file there first); it no longer exists afterwards. In an object
+    store the file is uploaded from disk in parts (multipart for large objects, which the
+    key shows only once completed) and ``source`` is left for the caller to delete.
+    Retries and errors as :func:`write_atomic`.
+    """
+    src = Path(source)
+    path = local_path(url)
+    if path is not None:
+        _move_local(src, path, url)
+        return
+    loc, integ = remote_location(url, integration)
+    if loc.scheme == "http":
+        raise StorageError("cannot write: plain https URLs are read-only", url=url)
+    if loc.is_prefix:
+        raise StorageError("cannot write: the URL names a prefix, not an object", url=url)
+    client = fs.filesystem(loc, integ)
+    call_with_retries(
+        lambda: client.put_file(str(src), loc.path), url=loc.canonical(), what="write"
+    )
