@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Final
 
 from dicomscrub.conditions import Condition, evaluate_conditions
 from dicomscrub.errors import FileError, StorageError
+from dicomscrub.logsafe import log_unexpected
 from dicomscrub.pipeline import ScrubResult, read_dataset, scrub_bytes, scrub_file
 from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
@@ -144,10 +145,10 @@ def read_header(ctx: WorkerContext, task: HeaderTask) -> HeaderInfo:
             raise FileError("missing-series-uid")
         if info.sop is None:
             raise FileError("missing-sop-uid")
-    except Exception as exc:  # the per-file failure boundary: this file fails, not the job
+    except Exception as exc:  # noqa: BLE001 - the per-file failure boundary: this file fails, not the job
         info.error = report_error(exc)
         if not isinstance(exc, FileError | StorageError):
-            log.exception("unexpected error reading a header")
+            log_unexpected(log, "unexpected error reading a header", exc)
     return info
 
 
@@ -174,10 +175,10 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
         outcome.pixel_regions = result.pixel_regions if result.pixels_processed else None
         if ctx.record_actions and result.header is not None:
             outcome.actions = [a.to_json() for a in result.header.actions]
-    except Exception as exc:  # the per-file failure boundary: this file fails, not the job
+    except Exception as exc:  # noqa: BLE001 - the per-file failure boundary: this file fails, not the job
         outcome = ScrubOutcome(task.url, error=report_error(exc, writing=writing))
         if not isinstance(exc, FileError | StorageError):
-            log.exception("unexpected error processing a file")
+            log_unexpected(log, "unexpected error processing a file", exc)
     return outcome
 
 

@@ -23,6 +23,7 @@ from typing import Final
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dicomscrub.logsafe import log_unexpected
 from dicomscrub.service.execution import JobOutcome, execute_job, init_job_process
 from dicomscrub.service.job_store import (
     JobState,
@@ -158,7 +159,7 @@ class Dispatcher:
             self._after_crash(job_id)
         elif error is not None:
             # A bug in the service's job code, not in a file (run_batch reports those).
-            log.error("job %s: %s", job_id, type(error).__name__, exc_info=error)
+            log_unexpected(log, f"job {job_id}", error)
             finish_job(self._engine, job_id, state=JobState.ERROR, error_message="internal error")
             self._metrics.jobs_finished.labels(JobState.ERROR.value).inc()
         else:

@@ -20,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dicomscrub.logsafe import log_unexpected
+
 __all__ = ["ApiError", "error_body", "install_error_handlers"]
 
 log = logging.getLogger("dicomscrub.service")
@@ -108,9 +110,9 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # The last resort for bugs: log the traceback for the operator (dicomscrub's errors
-    # name tags, never values) and answer in the common shape without details.
-    log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+    # The last resort for bugs: log where it happened for the operator, never the
+    # exception's text (it may quote a value), and answer in the common shape.
+    log_unexpected(log, "unhandled error", exc)
     return JSONResponse(error_body(500, "internal server error"), 500)
 
 
