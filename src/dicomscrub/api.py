@@ -56,10 +56,13 @@ def build_policy(
         from dicomscrub.profile.lookup import load_patient_lookup
 
         lookup = load_patient_lookup(patient_lookup)
+    rules = None
     if pixel_rules is not None:
         from dicomscrub.pixels.rules import load_rules
 
-        load_rules(pixel_rules)  # validate now, before any file is touched
+        # Parsed once, here: a bad file fails before any file is touched, and workers
+        # receive the rules with the policy instead of reading the file again.
+        rules = load_rules(pixel_rules)
     try:
         mode = pixels if isinstance(pixels, PixelMode) else PixelMode.from_reference(pixels)
     except ValueError:
@@ -74,7 +77,7 @@ def build_policy(
         patient_lookup=lookup,
         redact_tags=redact_tags,
         pixels=mode,
-        pixel_rules_file=pixel_rules,
+        pixel_rules=rules,
         union_frames=union_frames,
         lossy_reencode=lossy_reencode,
         base_profile=base,

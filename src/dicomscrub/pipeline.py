@@ -258,7 +258,7 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
     phi = collect_phi(ds)
     regions: list[dict[str, Any]] = []
     pixels_processed = False
-    if "PixelData" in ds and (policy.pixels is not PixelMode.NONE or policy.pixel_rules_file):
+    if "PixelData" in ds and (policy.pixels is not PixelMode.NONE or policy.pixel_rules):
         from dicomscrub.pixels import needs_pixel_work, redact_pixels
         from dicomscrub.pixels.finders import make_finder
 
@@ -298,21 +298,26 @@ def write_dataset(ds: Dataset) -> bytes:
     ts = ds.file_meta.TransferSyntaxUID
     implicit, little = getattr(ds, "original_encoding", (None, None))
     if implicit is not None and (implicit != ts.is_implicit_VR or little != ts.is_little_endian):
-        # Elements still raw carry the source's encoding (some files contradict their
-        # transfer syntax); decoding them lets pydicom write them in the declared one.
-        for _ in ds.iterall():
-            pass
+        # Raw elements carry the source's encoding (a new transfer syntax after pixel
+        # redaction, or a file that contradicts its own): decode them so pydicom writes
+        # them in the declared one.
+        _decode_all(ds)
     buffer = io.BytesIO()
     try:
         ds.save_as(buffer, enforce_file_format=True)
     except TypeError:
         # A raw element read as implicit VR inside an explicit-VR file has no VR to
-        # write; decoding every element gives each its dictionary VR.
-        for _ in ds.iterall():
-            pass
+        # write; decoding gives each its dictionary VR.
+        _decode_all(ds)
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def _decode_all(ds: Dataset) -> None:
+    """Convert every raw element of ``ds`` (all depths) to a pydicom DataElement."""
+    for _ in ds.iterall():
+        pass
 
 
 def scrub_bytes(data: bytes, policy: Policy) -> tuple[bytes, ScrubResult]:

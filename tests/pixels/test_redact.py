@@ -18,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 from dicomscrub.errors import FileError
 from dicomscrub.pixels import needs_pixel_work, redact_pixels
 from dicomscrub.pixels.frames import decode_frames
+from dicomscrub.pixels.rules import load_rules
 from dicomscrub.pixels.types import Box, FrameMeta
 from dicomscrub.profile.policy import PixelMode, Policy
 
@@ -213,7 +214,7 @@ def test_mode_none_applies_only_rule_regions(tmp_path: Path) -> None:
     rules.write_text('[[rule]]\nboxes = [[-10, 0, 65535, 5]]\n[rule.when]\nModality = "mr"\n')
     ds = _read("MR_small.dcm")
     ds.BurnedInAnnotation = "YES"
-    policy = _policy(PixelMode.NONE, pixel_rules_file=rules)
+    policy = _policy(PixelMode.NONE, pixel_rules=load_rules(rules))
     assert needs_pixel_work(ds, policy)
     regions = redact_pixels(ds, policy, None)
     assert regions == [{"frame": 0, "box": [54, 0, 64, 5], "reason": "rule", "category": None}]
@@ -225,7 +226,9 @@ def test_rules_add_to_detected_boxes(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text("[[rule]]\nboxes = [[0, 0, 3, 3]]\n")
     ds = _read("MR_small.dcm")
-    regions = redact_pixels(ds, _policy(pixel_rules_file=rules), FixedBoxes(Box(10, 10, 12, 12)))
+    regions = redact_pixels(
+        ds, _policy(pixel_rules=load_rules(rules)), FixedBoxes(Box(10, 10, 12, 12))
+    )
     assert {r["reason"] for r in regions} == {"rule", "ocr"}
 
 

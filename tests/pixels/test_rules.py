@@ -9,7 +9,7 @@ from pydicom.dataset import Dataset
 
 import dicomscrub.pixels
 from dicomscrub.errors import ConfigError
-from dicomscrub.pixels.rules import load_rules, load_rules_cached, parse_rules
+from dicomscrub.pixels.rules import load_rules, parse_rules
 from dicomscrub.pixels.types import Box
 
 SC = "1.2.840.10008.5.1.4.1.1.7"
@@ -99,15 +99,7 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, message
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
-        load_rules_cached(tmp_path / "absent.toml")
-
-
-def test_cached_load_sees_a_changed_file(tmp_path: Path) -> None:
-    path = tmp_path / "rules.toml"
-    path.write_text("[[rule]]\nboxes = [[0, 0, 1, 1]]\n")
-    assert len(load_rules_cached(path).rules) == 1
-    path.write_text("[[rule]]\nboxes = [[0, 0, 1, 1]]\n\n[[rule]]\nboxes = [[0, 0, 2, 2]]\n")
-    assert len(load_rules_cached(path).rules) == 2
+        load_rules(tmp_path / "absent.toml")
 
 
 def test_example_file_loads_and_documents_every_key() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from dicomscrub.batch.executors import ProcessExecutor, make_executor, thread_map
 from dicomscrub.batch.spec import JobSpec
@@ -40,10 +40,10 @@ from dicomscrub.storage import (
     check_access,
     exists,
     iter_inputs,
+    local_path,
     output_url,
     same_location,
 )
-from dicomscrub.storage.integrations import Integration
 from dicomscrub.storage.naming import check_name_template
 
 __all__ = ["BatchSummary", "default_report_url", "run_batch"]
@@ -97,12 +97,8 @@ def default_report_url(spec: JobSpec) -> str:
     return f"{base}/dicomscrub-report-{spec.timestamp}.jsonl"
 
 
-def _io(integration: Integration | None) -> dict[str, Any]:
-    return {} if integration is None else {"integration": integration}
-
-
 def _is_remote(url: str) -> bool:
-    return "://" in url and not url.startswith("file://")
+    return local_path(url) is None
 
 
 def _check_job(spec: JobSpec) -> list[InputRef]:
@@ -112,13 +108,13 @@ def _check_job(spec: JobSpec) -> list[InputRef]:
         raise ConfigError("--workers must be at least 1")
     for src in spec.sources:
         if _is_remote(src):
-            check_access(src, write=False, **_io(spec.input_integration))
+            check_access(src, write=False, integration=spec.input_integration)
             if spec.out is None and not spec.dry_run:
                 # Outputs go beside the sources: the source location must take writes.
-                check_access(src, write=True, **_io(spec.output_integration))
+                check_access(src, write=True, integration=spec.output_integration)
     if spec.out is not None and not spec.dry_run:
-        check_access(spec.out, write=True, **_io(spec.output_integration))
-    refs = list(iter_inputs(spec.sources, **_io(spec.input_integration)))
+        check_access(spec.out, write=True, integration=spec.output_integration)
+    refs = list(iter_inputs(spec.sources, integration=spec.input_integration))
     if not refs:
         raise ConfigError("the job has no input files")
     return refs
@@ -200,7 +196,7 @@ def _plan(
             and earlier.status is FileStatus.SAVED
             and earlier.url_deid == out
             and not spec.dry_run
-            and exists(out, **_io(spec.output_integration))
+            and exists(out, integration=spec.output_integration)
         ):
             plan.append(_Planned(earlier))
             continue
@@ -248,7 +244,7 @@ def run_batch(
         # Headers are read here, not in the pool: each is a small read and parse, so
         # shipping them to workers costs more than it saves; threads overlap the
         # waiting on object storage.
-        remote = any("://" in ref.url and not ref.url.startswith("file://") for ref in refs)
+        remote = any(_is_remote(ref.url) for ref in refs)
         header_tasks = (HeaderTask(ref.url) for ref in refs)
         headers: list[HeaderInfo] = list(
             thread_map(

@@ -29,9 +29,8 @@ from dicomscrub.logsafe import log_unexpected
 from dicomscrub.pipeline import ScrubResult, read_dataset, scrub_bytes, scrub_file
 from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
-from dicomscrub.storage import open_read, read_bytes, write_atomic, write_atomic_file
+from dicomscrub.storage import local_path, open_read, read_bytes, write_atomic, write_atomic_file
 from dicomscrub.storage.integrations import Integration
-from dicomscrub.storage.io import local_path
 
 __all__ = [
     "LARGE_FILE",
@@ -107,10 +106,6 @@ class ScrubOutcome:
     error: ReportError | None = None
 
 
-def _kw(integration: Integration | None) -> dict[str, Any]:
-    return {} if integration is None else {"integration": integration}
-
-
 def _uid(value: object) -> str | None:
     return str(value or "").strip() or None
 
@@ -120,7 +115,7 @@ def report_error(exc: BaseException, *, writing: bool = False) -> ReportError:
     if isinstance(exc, FileError):
         return ReportError(exc.code, exc.message)
     if isinstance(exc, StorageError):
-        remote = "://" in exc.url and not exc.url.startswith("file://")
+        remote = local_path(exc.url) is None
         message = str(exc.args[0])
         if writing and not exc.retryable and not remote:
             return ReportError("output-unwritable", message)
@@ -134,7 +129,7 @@ def read_header(ctx: WorkerContext, task: HeaderTask) -> HeaderInfo:
     """Read one file's header (no pixel data) and evaluate the save conditions."""
     info = HeaderInfo(task.url)
     try:
-        with open_read(task.url, **_kw(ctx.input_integration)) as fh:
+        with open_read(task.url, integration=ctx.input_integration) as fh:
             ds = read_dataset(fh, headers_only=True)
         info.study = _uid(ds.get("StudyInstanceUID"))
         info.series = _uid(ds.get("SeriesInstanceUID"))
@@ -167,7 +162,7 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
                 del source  # the source bytes are not needed while the output is written
                 if not ctx.dry_run and task.out_url is not None:
                     writing = True
-                    write_atomic(task.out_url, new, **_kw(ctx.output_integration))
+                    write_atomic(task.out_url, new, integration=ctx.output_integration)
         ds = result.dataset
         outcome.study_deid = _uid(ds.get("StudyInstanceUID"))
         outcome.series_deid = _uid(ds.get("SeriesInstanceUID"))
@@ -184,7 +179,7 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
 
 def _on_disk(policy: Policy) -> bool:
     """Whether large files may go disk to disk: pixel redaction needs the pixels in memory."""
-    return policy.pixels is PixelMode.NONE and not policy.pixel_rules_file
+    return policy.pixels is PixelMode.NONE and policy.pixel_rules is None
 
 
 @contextlib.contextmanager
@@ -196,12 +191,12 @@ def _input(url: str, integration: Integration | None, *, large: bool) -> Iterato
         if large and _size(path) > LARGE_FILE:
             yield path
         else:
-            yield read_bytes(url, **_kw(integration))
+            yield read_bytes(url, integration=integration)
         return
     if not large:
-        yield read_bytes(url, **_kw(integration))
+        yield read_bytes(url, integration=integration)
         return
-    with open_read(url, **_kw(integration)) as fh:
+    with open_read(url, integration=integration) as fh:
         head = fh.read(_PROBE)
         if len(head) < _PROBE or fh.seek(0, os.SEEK_END) <= LARGE_FILE:
             fh.seek(len(head))
@@ -261,5 +256,5 @@ def _scrub_to_output(ctx: WorkerContext, task: ProcessTask, source: Path) -> Scr
         with _temporary(folder, task.out_url) as (tmp, out):
             result = scrub_file(src, out, ctx.policy)
             out.close()
-            write_atomic_file(task.out_url, tmp, **_kw(ctx.output_integration))
+            write_atomic_file(task.out_url, tmp, integration=ctx.output_integration)
     return result

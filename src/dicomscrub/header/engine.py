@@ -128,7 +128,6 @@ class HeaderResult:
     """The outcome of scrubbing one dataset's header."""
 
     records: list[_Record] = field(default_factory=list, repr=False)
-    uid_map: dict[str, str] = field(default_factory=dict, repr=False)
     changed: int = 0
     """How many elements were changed or removed."""
 
@@ -222,9 +221,7 @@ class _Scrubber:
             return value
         if self.retain_uids and is_valid_uid(value):
             return value
-        new = remap_uid(value, self.key)
-        self.result.uid_map[value] = new
-        return new
+        return remap_uid(value, self.key)
 
     def clean(self, elem: ElementView) -> str:
         """Action C on a non-sequence element; returns the action name recorded."""

@@ -19,7 +19,7 @@ from dicomscrub.errors import FileError
 from dicomscrub.pixels.encode import plan_output, write_frames
 from dicomscrub.pixels.frames import CODEC_ERRORS, DecodedPixels, decode_frames
 from dicomscrub.pixels.overlays import strip_icon_images, strip_overlays
-from dicomscrub.pixels.rules import PixelRule, load_rules_cached
+from dicomscrub.pixels.rules import PixelRule
 from dicomscrub.pixels.types import Box, TextFinder
 from dicomscrub.profile.policy import PixelMode, Policy
 
@@ -91,9 +91,9 @@ def redact_pixels(
 
 
 def _matching_rules(ds: Dataset, policy: Policy) -> list[PixelRule]:
-    if policy.pixel_rules_file is None:
+    if policy.pixel_rules is None:
         return []
-    return load_rules_cached(policy.pixel_rules_file).matching(ds)
+    return policy.pixel_rules.matching(ds)
 
 
 def _find_text(decoded: DecodedPixels, finder: TextFinder) -> list[list[Box]]:

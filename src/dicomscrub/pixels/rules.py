@@ -26,7 +26,6 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from pydicom.datadict import tag_for_keyword
@@ -35,7 +34,7 @@ from pydicom.dataset import Dataset
 from dicomscrub.errors import ConfigError
 from dicomscrub.pixels.types import Box
 
-__all__ = ["PixelRule", "RuleSet", "load_rules", "load_rules_cached", "parse_rules"]
+__all__ = ["PixelRule", "RuleSet", "load_rules", "parse_rules"]
 
 Match = str | int | tuple[str, ...] | tuple[int, ...]
 
@@ -90,20 +89,6 @@ def load_rules(path: Path) -> RuleSet:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read pixel rules file ({exc})") from exc
     return parse_rules(text, str(path))
-
-
-@lru_cache(maxsize=8)
-def _load_cached(path: Path, mtime_ns: int, size: int) -> RuleSet:
-    return load_rules(path)
-
-
-def load_rules_cached(path: Path) -> RuleSet:
-    """:func:`load_rules`, read again only when the file changes (one parse per batch)."""
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read pixel rules file ({exc})") from exc
-    return _load_cached(path, stat.st_mtime_ns, stat.st_size)
 
 
 def parse_rules(text: str, source: str = "<rules>") -> RuleSet:

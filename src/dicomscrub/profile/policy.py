@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dicomscrub.profile.options import Option
+
+if TYPE_CHECKING:
+    # The pixels package imports this module; at run time the policy only carries one.
+    from dicomscrub.pixels.rules import RuleSet
 
 __all__ = ["Override", "PatientEntry", "PixelMode", "Policy"]
 
@@ -71,11 +75,7 @@ class Policy:
     patient_lookup: Mapping[str, PatientEntry] | None = field(default=None, repr=False)
     redact_tags: bool = True
     pixels: PixelMode = PixelMode.NONE
-    pixel_rules_file: Path | None = None
+    pixel_rules: RuleSet | None = None
     union_frames: bool = False
     lossy_reencode: bool = False
     base_profile: str = "basic"
-
-    def has(self, option: Option) -> bool:
-        """Whether ``option`` is selected."""
-        return option in self.options

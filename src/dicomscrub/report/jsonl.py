@@ -10,21 +10,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
 
-from dicomscrub.errors import ConfigError
+from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.report.models import FileReport
+from dicomscrub.storage import local_path, read_bytes, write_atomic_file
 
 if TYPE_CHECKING:
     from dicomscrub.storage.integrations import Integration
 
 __all__ = ["ReportWriter", "iter_reports", "load_reports"]
-
-
-def _is_local(url: str) -> bool:
-    return "://" not in url or url.startswith("file://")
-
-
-def _local(url: str) -> Path:
-    return Path(url[len("file://") :] if url.startswith("file://") else url)
 
 
 class ReportWriter:
@@ -38,14 +31,15 @@ class ReportWriter:
     ) -> None:
         self.url = url
         self._integration = integration
-        self._remote = not _is_local(url)
+        local = local_path(url)
+        self._remote = local is None
         try:
-            if self._remote:
+            if local is None:
                 fd, tmp = tempfile.mkstemp(prefix="dicomscrub-report-", suffix=".jsonl")
                 os.close(fd)
                 self._path = Path(tmp)
             else:
-                self._path = _local(url)
+                self._path = local
                 self._path.parent.mkdir(parents=True, exist_ok=True)
             self._fh: IO[str] = self._path.open("a" if append else "w", encoding="utf-8")
         except OSError as exc:
@@ -62,11 +56,8 @@ class ReportWriter:
             return
         self._fh.close()
         if self._remote:
-            from dicomscrub.storage import write_atomic
-
             try:
-                extra = {} if self._integration is None else {"integration": self._integration}
-                write_atomic(self.url, self._path.read_bytes(), **extra)
+                write_atomic_file(self.url, self._path, integration=self._integration)
             finally:
                 self._path.unlink(missing_ok=True)
 
@@ -97,18 +88,14 @@ def iter_reports(text: str) -> Iterator[FileReport]:
 
 def load_reports(url: str, *, integration: Integration | None = None) -> dict[str, FileReport]:
     """The last report of each input url in a report file; empty if there is none."""
-    if _is_local(url):
-        path = _local(url)
+    path = local_path(url)
+    if path is not None:
         if not path.exists():
             return {}
         text = path.read_text(encoding="utf-8")
     else:
-        from dicomscrub.errors import StorageError
-        from dicomscrub.storage import read_bytes
-
         try:
-            extra = {} if integration is None else {"integration": integration}
-            text = read_bytes(url, **extra).decode("utf-8")
+            text = read_bytes(url, integration=integration).decode("utf-8")
         except StorageError:
             return {}
     return {report.url: report for report in iter_reports(text)}

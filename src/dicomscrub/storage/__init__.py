@@ -11,6 +11,7 @@ from dicomscrub.storage.inputs import InputRef, is_dicom_candidate, iter_inputs
 from dicomscrub.storage.integrations import Integration, load_integration, storage_options
 from dicomscrub.storage.io import (
     exists,
+    local_path,
     open_read,
     read_bytes,
     same_location,
@@ -27,6 +28,7 @@ __all__ = [
     "is_dicom_candidate",
     "iter_inputs",
     "load_integration",
+    "local_path",
     "open_read",
     "output_url",
     "read_bytes",

@@ -19,6 +19,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from dicomscrub.errors import ConfigError, StorageError
@@ -179,6 +180,13 @@ def pipe(loc: Location, data: bytes, integration: Integration | None = None) -> 
     """
     fs = filesystem(loc, integration)
     call_with_retries(lambda: fs.pipe_file(loc.path, data), url=loc.canonical(), what="write")
+
+
+def put(loc: Location, source: Path, integration: Integration | None = None) -> None:
+    """Upload the local file ``source`` to ``loc`` from disk (multipart for large files);
+    like :func:`pipe`, the object appears under its key only when the upload completes."""
+    fs = filesystem(loc, integration)
+    call_with_retries(lambda: fs.put_file(str(source), loc.path), url=loc.canonical(), what="write")
 
 
 def info(loc: Location, integration: Integration | None = None) -> dict[str, Any] | None:

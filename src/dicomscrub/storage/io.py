@@ -11,14 +11,13 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage import fs
 from dicomscrub.storage.integrations import Integration
-from dicomscrub.storage.retry import call_with_retries
 from dicomscrub.storage.urls import Location, parse_location
 
 __all__ = [
@@ -121,7 +120,9 @@ def same_location(a: str, b: str) -> bool:
     return la.canonical() == lb.canonical()
 
 
-def _write_local(path: Path, data: bytes, url: str) -> None:
+def _replace_via_temporary(path: Path, url: str, fill: Callable[[BinaryIO], object]) -> None:
+    """Write a temporary file beside ``path`` with ``fill``, flush it to disk, then rename
+    it over ``path``: readers see the old file or the whole new one, never part of it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dicomscrub-", suffix=".part", dir=path.parent)
@@ -129,7 +130,7 @@ def _write_local(path: Path, data: bytes, url: str) -> None:
         raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         Path(tmp).replace(path)
@@ -137,6 +138,18 @@ def _write_local(path: Path, data: bytes, url: str) -> None:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
+
+
+def _writable_remote(
+    url: str, integration: Integration | None
+) -> tuple[Location, Integration | None]:
+    """The object ``url`` names, refusing read-only https URLs and prefixes."""
+    loc, integ = remote_location(url, integration)
+    if loc.scheme == "http":
+        raise StorageError("cannot write: plain https URLs are read-only", url=url)
+    if loc.is_prefix:
+        raise StorageError("cannot write: the URL names a prefix, not an object", url=url)
+    return loc, integ
 
 
 def write_atomic(url: str, data: bytes, *, integration: Integration | None = None) -> None:
@@ -150,13 +163,9 @@ def write_atomic(url: str, data: bytes, *, integration: Integration | None = Non
     """
     path = local_path(url)
     if path is not None:
-        _write_local(path, data, url)
+        _replace_via_temporary(path, url, lambda fh: fh.write(data))
         return
-    loc, integ = remote_location(url, integration)
-    if loc.scheme == "http":
-        raise StorageError("cannot write: plain https URLs are read-only", url=url)
-    if loc.is_prefix:
-        raise StorageError("cannot write: the URL names a prefix, not an object", url=url)
+    loc, integ = _writable_remote(url, integration)
     fs.pipe(loc, data, integ)
 
 
@@ -171,20 +180,8 @@ def _move_local(source: Path, path: Path, url: str) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".dicomscrub-", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out, 2**20)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).replace(path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise StorageError(f"cannot write: {exc.strerror or exc}", url=url) from exc
+    with source.open("rb") as src:
+        _replace_via_temporary(path, url, lambda out: shutil.copyfileobj(src, out, 2**20))
 
 
 def write_atomic_file(
@@ -204,12 +201,5 @@ def write_atomic_file(
     if path is not None:
         _move_local(src, path, url)
         return
-    loc, integ = remote_location(url, integration)
-    if loc.scheme == "http":
-        raise StorageError("cannot write: plain https URLs are read-only", url=url)
-    if loc.is_prefix:
-        raise StorageError("cannot write: the URL names a prefix, not an object", url=url)
-    client = fs.filesystem(loc, integ)
-    call_with_retries(
-        lambda: client.put_file(str(src), loc.path), url=loc.canonical(), what="write"
-    )
+    loc, integ = _writable_remote(url, integration)
+    fs.put(loc, src, integ)
