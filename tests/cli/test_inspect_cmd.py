@@ -58,3 +58,9 @@ def test_missing_file_is_2_and_not_dicom_is_1(tmp_path: Path, key_file: Path) ->
     junk = tmp_path / "junk.dcm"
     junk.write_bytes(b"hello" * 40)
     assert main(["inspect", str(junk), "--key-file", str(key_file)]) == 1
+
+
+def test_unknown_integration_is_2(key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["inspect", "s3://bucket/one.dcm", "--integration", "nowhere", "--key-file"]
+    assert main([*argv, str(key_file)]) == 2
+    assert "nowhere" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from typing import Any
 from dicomscrub.cli.options import add_policy_arguments, policy_from_args
 from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.pipeline import read_dataset, scrub_dataset
-from dicomscrub.storage import read_bytes
+from dicomscrub.storage import load_integration, read_bytes
 
 __all__ = ["register", "run"]
 
@@ -29,6 +29,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", metavar="FILE", help="a DICOM file (path or URL)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--integration", help="storage integration for a FILE given as a URL")
     add_policy_arguments(p)
     p.set_defaults(func=run)
 
@@ -41,8 +42,9 @@ def _row(cells: tuple[str, ...], changed: str) -> str:
 def run(args: argparse.Namespace) -> int:
     policy, key_note = policy_from_args(args)
     print(key_note, file=sys.stderr)
+    integration = load_integration(args.integration) if args.integration else None
     try:
-        data = read_bytes(args.file)
+        data = read_bytes(args.file, integration=integration)
     except StorageError as exc:
         raise ConfigError(f"cannot read {args.file}: {exc.args[0]}") from None
     result = scrub_dataset(read_dataset(data), policy)
