@@ -93,14 +93,21 @@ def dictionary_vr(tag: int) -> str | None:
 @cache
 def effective_vr(raw_vr: str | None, tag: int) -> str | None:
     """The VR to act on: the dictionary's when the file gave none (implicit VR) or gave
-    UN for an attribute the dictionary knows (pydicom then decodes it as the known VR)."""
+    UN for an attribute the dictionary knows (pydicom then decodes it as the known VR).
+
+    Pass a plain ``int`` tag (see :func:`keyword`)."""
     if raw_vr is None or (raw_vr == "UN" and not tag >> 16 & 1):
         return dictionary_vr(tag) or raw_vr
     return raw_vr
 
 
+@cache
 def keyword(tag: int) -> str:
-    """The data dictionary's keyword for ``tag`` ("" for private and unknown tags)."""
+    """The data dictionary's keyword for ``tag`` ("" for private and unknown tags).
+
+    Pass a plain ``int``: a pydicom ``BaseTag`` key makes every cache hit (and every
+    lookup in pydicom's dictionary) call its Python-level ``__eq__``.
+    """
     return keyword_for_tag(tag) or ""
 
 
@@ -196,7 +203,7 @@ def set_string_value(
 class ElementView:
     """The parts of a DataElement the engine uses, decoded lazily and cheaply."""
 
-    __slots__ = ("VR", "_codec", "_ds", "_elem", "_flags", "_raw", "_value", "tag")
+    __slots__ = ("VR", "_codec", "_ds", "_elem", "_flags", "_int_tag", "_raw", "_value", "tag")
 
     def __init__(
         self,
@@ -207,7 +214,8 @@ class ElementView:
         flags: tuple[bool, bool] = (False, True),
     ) -> None:
         self._ds = ds
-        self.tag = tag
+        self.tag = tag  # the key object of ``ds``: the same object looks up fastest
+        self._int_tag = int(tag)
         self._codec = codec
         self._flags = flags
         self._elem: DataElement | None = None
@@ -215,7 +223,7 @@ class ElementView:
         if raw is None:
             raw = elements(ds)[tag]
         self._raw = raw
-        vr = effective_vr(raw.VR, tag)
+        vr = effective_vr(raw.VR, self._int_tag)
         if vr is None or len(vr) != 2 or not raw.is_raw or raw.VR == "UN":
             # Unknown or ambiguous VR, or already converted: let pydicom decide.
             self._elem = ds[tag]
@@ -224,7 +232,7 @@ class ElementView:
 
     @property
     def keyword(self) -> str:
-        return keyword(self.tag)
+        return keyword(self._int_tag)
 
     def _decodable(self) -> bool:
         if self.VR in _ASCII_VRS:

@@ -348,8 +348,9 @@ def collect_phi(ds: Dataset) -> PhiValues:
 
     def walk(d: Dataset) -> None:
         for tag, raw in list(elements(d).items()):
-            vr = effective_vr(raw.VR, tag)
-            if vr is not None and vr not in _PHI_VRS and tag not in _KEYWORD_TAGS:
+            int_tag = int(tag)  # plain ints for the caches (see fastvalues.keyword)
+            vr = effective_vr(raw.VR, int_tag)
+            if vr is not None and vr not in _PHI_VRS and int_tag not in _KEYWORD_TAGS:
                 continue  # cannot hold a name, ID, date or place: leave it undecoded
             elem = ElementView(d, tag, codec, raw)
             vr, kw = elem.VR, elem.keyword

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
@@ -320,9 +321,20 @@ def _decode_all(ds: Dataset) -> None:
         pass
 
 
-def scrub_bytes(data: bytes, policy: Policy) -> tuple[bytes, ScrubResult]:
-    """Read, de-identify and serialise one file held in memory."""
+#: Called with the data set as read, before anything changes it; it may raise FileError.
+OnRead = Callable[[Dataset], None]
+
+
+def scrub_bytes(
+    data: bytes, policy: Policy, *, on_read: OnRead | None = None
+) -> tuple[bytes, ScrubResult]:
+    """Read, de-identify and serialise one file held in memory.
+
+    ``on_read`` sees the data set as read (the batch takes the original UIDs from it).
+    """
     ds = read_dataset(data)
+    if on_read is not None:
+        on_read(ds)
     result = scrub_dataset(ds, policy)
     try:
         out = write_dataset(ds)
@@ -341,7 +353,12 @@ _BINARY_VRS: Final = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 
 def scrub_file(
-    source: BinaryIO, out: BinaryIO, policy: Policy, *, defer_size: int = DEFER_SIZE
+    source: BinaryIO,
+    out: BinaryIO,
+    policy: Policy,
+    *,
+    defer_size: int = DEFER_SIZE,
+    on_read: OnRead | None = None,
 ) -> ScrubResult:
     """Read, de-identify and write one file on disk, leaving its large values there.
 
@@ -349,10 +366,12 @@ def scrub_file(
     by its name); ``out`` receives the bytes :func:`scrub_bytes` returns for the same
     file. Binary values over ``defer_size`` bytes (pixel data, mostly) are copied from
     ``source`` in chunks unless something needs them (pixel redaction reads the pixels),
-    so memory does not grow with the file.
+    so memory does not grow with the file. ``on_read`` as for :func:`scrub_bytes`.
     """
     ds = read_dataset(source, defer_size=defer_size)
     _load_deferred_text(ds, source)
+    if on_read is not None:
+        on_read(ds)
     result = scrub_dataset(ds, policy)
     try:
         if not write_file(ds, out, source):

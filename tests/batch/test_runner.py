@@ -13,7 +13,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from dicomscrub.batch import JobSpec, run_batch
+from dicomscrub.batch import JobSpec, run_batch, runner
 from dicomscrub.conditions import Condition, parse_condition
 from dicomscrub.errors import ConfigError
 from dicomscrub.profile.policy import Policy
@@ -298,6 +298,35 @@ def test_bad_input_fails_alone_with_a_stable_code(
     assert leftovers(src, out) == []
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_skipping_the_header_pass_changes_no_report_and_no_output(
+    tmp_path: Path, key: bytes, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Without conditions no header pass runs; every bad input still ends as the pass
+    would have it: same reports (codes, UIDs, flags), same outputs, byte for byte."""
+    src = tmp_path / "src"
+    small_series(src / "good", 3)
+    for param in BAD_INPUTS:
+        param.values[0](src)
+    results = []
+    for header_pass in (True, False):
+        with monkeypatch.context() as patch:
+            if header_pass:
+                patch.setattr(runner, "_reads_headers_first", lambda *args: True)
+            out = tmp_path / f"out-{header_pass}"
+            report = tmp_path / f"r-{header_pass}.jsonl"
+            run_batch(job(src, key, out=out, report_url=str(report), workers=workers))
+        lines = report.read_text(encoding="utf-8").replace(str(out), "OUT")
+        results.append((lines, hashes(out)))
+    (with_pass, with_outputs), (without_pass, without_outputs) = results
+    assert without_pass == with_pass
+    assert without_outputs == with_outputs
+    codes = [
+        line["error"]["code"] for line in map(json.loads, with_pass.splitlines()) if line["error"]
+    ]
+    assert sorted(codes) == sorted(param.values[1] for param in BAD_INPUTS)
+
+
 @pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm"])
 def test_file_cut_inside_its_header_is_truncated(tmp_path: Path, key: bytes, name: str) -> None:
     data = Path(get_testdata_file(name)).read_bytes()
@@ -481,6 +510,30 @@ def test_resume_processes_only_what_is_missing(tmp_path: Path, key: bytes) -> No
     assert [r.url for r in seen] == [str(p) for p in files]
 
 
+def test_resume_reprocesses_outputs_left_empty_or_cut_short(tmp_path: Path, key: bytes) -> None:
+    # Outputs are not flushed one by one: after a power failure a file the report
+    # called saved can be empty or shorter than written.
+    files = small_series(tmp_path / "src", 4)
+    out = tmp_path / "out"
+    report = tmp_path / "r.jsonl"
+    run_batch(job(tmp_path / "src", key, out=out, report_url=str(report)))
+    outputs = [out / f"deid_{TIMESTAMP}_{p.name}" for p in files]
+    whole = outputs[0].read_bytes()
+    for path in outputs:
+        os.utime(path, ns=(10**18, 10**18))
+    outputs[1].write_bytes(b"")
+    outputs[2].write_bytes(outputs[2].read_bytes()[:-100])
+    os.utime(outputs[1], ns=(10**18, 10**18))
+    os.utime(outputs[2], ns=(10**18, 10**18))
+    summary = run_batch(job(tmp_path / "src", key, out=out, report_url=str(report), resume=True))
+    assert summary.saved == 4
+    reprocessed = {p for p in outputs if p.stat().st_mtime_ns != 10**18}
+    assert reprocessed == {outputs[1], outputs[2]}
+    assert outputs[0].read_bytes() == whole
+    for path in outputs:
+        pydicom.dcmread(path).PixelData  # noqa: B018 - reads every value to the end
+
+
 def test_resume_reprocesses_an_earlier_report_whose_output_is_gone(
     tmp_path: Path, key: bytes
 ) -> None:
@@ -493,17 +546,22 @@ def test_resume_reprocesses_an_earlier_report_whose_output_is_gone(
     assert Path(target).is_file()
 
 
-def test_cancel_stops_handing_out_files(tmp_path: Path, key: bytes) -> None:
+@pytest.mark.parametrize("with_conditions", [True, False])
+def test_cancel_stops_handing_out_files(tmp_path: Path, key: bytes, with_conditions: bool) -> None:
     small_series(tmp_path / "src", 6)
     calls = 0
+    # With conditions every header is read first (six polls), then files are processed.
+    header_polls = 6 if with_conditions else 0
 
     def cancel() -> bool:
         nonlocal calls
         calls += 1
-        return calls > 6 + 2  # every header read, then two files processed
+        return calls > header_polls + 2  # two files processed
 
     out = tmp_path / "out"
-    summary = run_batch(job(tmp_path / "src", key, out=out), should_cancel=cancel)
+    conditions = (parse_condition("Modality in CT"),) if with_conditions else ()
+    spec = job(tmp_path / "src", key, out=out, conditions=conditions)
+    summary = run_batch(spec, should_cancel=cancel)
     assert summary.cancelled
     assert summary.saved == 2
     assert len(list(out.glob("*.dcm"))) == 2
@@ -544,9 +602,8 @@ def test_cancel_while_reading_headers_writes_nothing(tmp_path: Path, key: bytes)
 
     out = tmp_path / "out"
     seen: list[FileReport] = []
-    summary = run_batch(
-        job(tmp_path / "src", key, out=out), should_cancel=cancel, on_report=seen.append
-    )
+    spec = job(tmp_path / "src", key, out=out, conditions=(parse_condition("Modality in CT"),))
+    summary = run_batch(spec, should_cancel=cancel, on_report=seen.append)
     assert summary.cancelled
     assert seen == []
     assert not out.exists()

@@ -15,6 +15,7 @@ from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage import (
     InputRef,
     check_access,
+    delete,
     exists,
     is_dicom_candidate,
     iter_inputs,
@@ -35,6 +36,17 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert read_bytes(str(target)) == b"newer"
     assert [p.name for p in target.parent.iterdir()] == ["out.dcm"]
     assert exists(str(target)) and not exists(str(tmp_path / "none"))
+
+
+def test_delete_removes_a_file_and_ignores_a_missing_one(tmp_path: Path) -> None:
+    target = tmp_path / "out.dcm"
+    write_atomic(str(target), b"data")
+    delete(str(target))
+    assert not target.exists()
+    delete(str(target))  # already gone: not an error
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(StorageError):
+        delete(str(tmp_path / "folder"))
 
 
 def test_write_into_a_file_path_fails_cleanly(tmp_path: Path) -> None:

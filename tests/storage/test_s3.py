@@ -11,6 +11,7 @@ import pytest
 from dicomscrub.errors import ConfigError, StorageError
 from dicomscrub.storage import (
     check_access,
+    delete,
     exists,
     iter_inputs,
     open_read,
@@ -76,6 +77,14 @@ def test_https_forms_read_the_same_object(moto: Server, s3_bucket: str, form: st
     )
     with open_read(url, integration=moto.integration) as fh:
         assert fh.read() == b"payload"
+
+
+def test_delete_removes_an_object_and_ignores_a_missing_one(moto: Server, s3_bucket: str) -> None:
+    url = f"s3://{s3_bucket}/dup/out.dcm"
+    write_atomic(url, b"payload", integration=moto.integration)
+    delete(url, integration=moto.integration)
+    assert not exists(url, integration=moto.integration)
+    delete(url, integration=moto.integration)  # already gone: not an error
 
 
 def test_environment_configuration_without_integration(

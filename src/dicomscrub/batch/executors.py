@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -73,7 +74,18 @@ def _set_worker_context(context: Any) -> None:
     _WORKER_CONTEXT = context
 
 
-def _forkserver() -> multiprocessing.context.BaseContext:
+def _start_method() -> multiprocessing.context.BaseContext:
+    """``fork`` from a single-threaded process (the CLI), else a ``forkserver``.
+
+    A forked worker starts at once with everything the parent imported; the forkserver
+    first imports the engine itself (about half a second, during which no file is
+    processed). Forking is safe only while no other thread exists (one holding a lock
+    at that instant would leave it held forever in the child), so a threaded program
+    (the service, or a job whose object-storage client runs its event-loop thread)
+    gets the forkserver.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["dicomscrub.batch.worker"])
     return ctx
@@ -107,10 +119,11 @@ def _call_chunk(fn: TaskFn, tasks: list[Any]) -> list[Any]:
 class ProcessExecutor:
     """A pool of worker processes; tasks stream through it, results come back in order.
 
-    Workers are forked from a ``forkserver`` that has already imported the engine: a
-    pool created from a threaded program (the service) never inherits a lock held by
-    another thread at fork time (the server is single-threaded), and a worker is ready
-    in milliseconds instead of re-importing pydicom and numpy as ``spawn`` would. At most
+    Workers are forked from this process when it has a single thread, else from a
+    ``forkserver`` that has already imported the engine (see :func:`_start_method`):
+    either way a worker is ready in milliseconds instead of re-importing pydicom and
+    numpy as ``spawn`` would, and a pool created from a threaded program (the service)
+    never inherits a lock held by another thread at fork time. At most
     ``workers * IN_FLIGHT_PER_WORKER`` chunks of :data:`CHUNK` tasks are submitted
     ahead of the results the caller has taken, so the task iterator (and its cancel
     check) advances with the job, and results waiting to be taken stay few. A worker
@@ -120,7 +133,7 @@ class ProcessExecutor:
     def __init__(self, workers: int, context: Any) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=_forkserver(),
+            mp_context=_start_method(),
             initializer=_set_worker_context,
             initargs=(context,),
         )
@@ -145,8 +158,8 @@ class ProcessExecutor:
             yield from in_flight.popleft().result()
 
     def warm(self) -> None:
-        """Start the workers now (they take ~0.5 s to import), so they are ready by
-        the time the parent has read the headers."""
+        """Start the workers now (from a forkserver they take ~0.5 s to import), so
+        they are ready by the time the parent has read the headers."""
         for _ in range(self._workers):
             self._pool.submit(_noop)
 

@@ -11,6 +11,12 @@
 4. Stream the files to process through the executor. Reports are emitted in input
    order: a report decided in step 3 waits only for the results of the inputs before
    it, which the executor returns in order, so nothing but small reports is held.
+
+A job without save conditions skips step 2 (see :func:`_reads_headers_first`): every
+readable file is then saved, and the one read that de-identifies a file also gives
+what the header pass would have (its original UIDs, the missing-UID checks), so each
+file is read once instead of twice. A repeated SOPInstanceUID is then found as the
+results come back, in input order, and the later file's output is removed again.
 """
 
 from __future__ import annotations
@@ -32,12 +38,14 @@ from dicomscrub.batch.worker import (
     scrub_one,
 )
 from dicomscrub.conditions import SeriesVerdict, aggregate_series, series_key
-from dicomscrub.errors import ConfigError
+from dicomscrub.errors import ConfigError, FileError, StorageError
+from dicomscrub.pipeline import DEFER_SIZE, read_dataset
 from dicomscrub.report.jsonl import ReportWriter, load_reports
 from dicomscrub.report.models import FileReport, FileStatus, ReportError
 from dicomscrub.storage import (
     InputRef,
     check_access,
+    delete,
     exists,
     iter_inputs,
     local_path,
@@ -120,6 +128,11 @@ def _check_job(spec: JobSpec) -> list[InputRef]:
     return refs
 
 
+_DUPLICATE = ReportError(
+    "duplicate-sop-instance", "SOPInstanceUID (0008,0018) repeats an earlier input of this job"
+)
+
+
 def _mark_duplicates(headers: Sequence[HeaderInfo]) -> None:
     """Fail every input whose SOPInstanceUID an earlier input of the job already has."""
     seen: set[str] = set()
@@ -127,10 +140,7 @@ def _mark_duplicates(headers: Sequence[HeaderInfo]) -> None:
         if info.error is not None or info.sop is None:
             continue
         if info.sop in seen:
-            info.error = ReportError(
-                "duplicate-sop-instance",
-                "SOPInstanceUID (0008,0018) repeats an earlier input of this job",
-            )
+            info.error = _DUPLICATE
         seen.add(info.sop)
 
 
@@ -154,22 +164,53 @@ def _header_report(info: HeaderInfo, verdicts: Mapping[str, SeriesVerdict]) -> F
     return report
 
 
+def _reads_headers_first(
+    spec: JobSpec, refs: Sequence[InputRef], previous: Mapping[str, FileReport]
+) -> bool:
+    """Whether every header is read in a pass of its own before any file is processed.
+
+    Save conditions need that pass: a series is written only when all its files pass.
+    Without them it is skipped (see the module docstring), except when the job resumes
+    an earlier run (inputs done then still count for the duplicate check, unread) or
+    when two inputs would be written to one output or an output is an input: which
+    input keeps the output depends on which ones are readable, known only from the pass.
+    """
+    if spec.conditions or previous:
+        return True
+    input_urls = {ref.url for ref in refs}
+    outputs: set[str] = set()
+    for ref in refs:
+        out = output_url(ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp)
+        if out in outputs or out in input_urls or same_location(out, ref.url):
+            return True
+        outputs.add(out)
+    return False
+
+
 def _plan(
     spec: JobSpec,
     refs: Sequence[InputRef],
-    headers: Sequence[HeaderInfo],
+    headers: Sequence[HeaderInfo] | None,
     previous: Mapping[str, FileReport],
 ) -> list[_Planned]:
-    """Decide, in input order, what happens to each input (see the module docstring)."""
-    _mark_duplicates(headers)
-    verdicts = aggregate_series(
-        (info.url, info.series, info.passed) for info in headers if info.error is None
-    )
+    """Decide, in input order, what happens to each input (see the module docstring).
+
+    Without ``headers`` (no header pass), every input is planned to be processed; what
+    the pass would have decided is settled from its result (:func:`_settle_identity`).
+    """
+    reports: Iterable[FileReport]
+    if headers is None:
+        reports = (FileReport(url=ref.url, status=FileStatus.SAVED) for ref in refs)
+    else:
+        _mark_duplicates(headers)
+        verdicts = aggregate_series(
+            (info.url, info.series, info.passed) for info in headers if info.error is None
+        )
+        reports = (_header_report(info, verdicts) for info in headers)
     input_urls = {ref.url for ref in refs}
     claimed: set[str] = set()
     plan: list[_Planned] = []
-    for ref, info in zip(refs, headers, strict=True):
-        report = _header_report(info, verdicts)
+    for ref, report in zip(refs, reports, strict=True):
         if report.status is not FileStatus.SAVED:
             plan.append(_Planned(report))
             continue
@@ -196,12 +237,65 @@ def _plan(
             and earlier.status is FileStatus.SAVED
             and earlier.url_deid == out
             and not spec.dry_run
-            and exists(out, integration=spec.output_integration)
+            and _output_intact(out, spec)
         ):
             plan.append(_Planned(earlier))
             continue
         plan.append(_Planned(report, ProcessTask(ref.url, out)))
     return plan
+
+
+def _output_intact(url: str, spec: JobSpec) -> bool:
+    """Whether an earlier run's output at ``url`` is there, whole.
+
+    Local outputs are not flushed to disk one by one (see :mod:`dicomscrub.storage.io`),
+    so after a power failure an output reported saved may be empty or cut short: it is
+    read to its end again (large values are left on disk). An object store shows only
+    complete objects.
+    """
+    path = local_path(url)
+    if path is None:
+        return exists(url, integration=spec.output_integration)
+    try:
+        with path.open("rb") as fh:
+            read_dataset(fh, defer_size=DEFER_SIZE)
+    except (OSError, FileError, ValueError):
+        return False
+    return True
+
+
+def _settle_identity(
+    item: _Planned, outcome: ScrubOutcome, seen: set[str], spec: JobSpec
+) -> ScrubOutcome:
+    """Fill in, from a processed file's result, what the header pass would have found;
+    a repeated SOPInstanceUID fails the later file and removes its output again."""
+    report, task = item.report, item.task
+    report.StudyInstanceUID, report.SeriesInstanceUID = outcome.study, outcome.series
+    report.save_condition = outcome.read
+    report.save_condition_series_agg = outcome.identified
+    if not outcome.identified or outcome.sop is None:
+        return outcome
+    if outcome.sop not in seen:
+        seen.add(outcome.sop)
+        return outcome
+    report.save_condition_series_agg = False
+    error = _DUPLICATE
+    if outcome.error is None and task is not None and task.out_url and not spec.dry_run:
+        try:
+            delete(task.out_url, integration=spec.output_integration)
+        except StorageError:
+            error = ReportError(
+                _DUPLICATE.code, _DUPLICATE.message + "; its output could not be removed"
+            )
+    return ScrubOutcome(
+        outcome.url,
+        study=outcome.study,
+        series=outcome.series,
+        sop=outcome.sop,
+        read=True,
+        identified=True,
+        error=error,
+    )
 
 
 def run_batch(
@@ -241,21 +335,24 @@ def run_batch(
     try:
         if isinstance(executor, ProcessExecutor):
             executor.warm()
-        # Headers are read here, not in the pool: each is a small read and parse, so
-        # shipping them to workers costs more than it saves; threads overlap the
-        # waiting on object storage.
-        remote = any(_is_remote(ref.url) for ref in refs)
-        header_tasks = (HeaderTask(ref.url) for ref in refs)
-        headers: list[HeaderInfo] = list(
-            thread_map(
-                read_header,
-                context,
-                _until_cancelled(header_tasks, should_cancel, summary),
-                HEADER_THREADS if remote else 1,
+        headers: list[HeaderInfo] | None = None
+        if _reads_headers_first(spec, refs, previous):
+            # Headers are read here, not in the pool: each is a small read and parse,
+            # so shipping them to workers costs more than it saves; threads overlap
+            # the waiting on object storage.
+            remote = any(_is_remote(ref.url) for ref in refs)
+            header_tasks = (HeaderTask(ref.url) for ref in refs)
+            headers = list(
+                thread_map(
+                    read_header,
+                    context,
+                    _until_cancelled(header_tasks, should_cancel, summary),
+                    HEADER_THREADS if remote else 1,
+                )
             )
-        )
-        if summary.cancelled:
-            return summary  # before any report: a resume starts from the earlier ones
+            if summary.cancelled:
+                return summary  # before any report: a resume starts from the earlier ones
+        seen: set[str] | None = set() if headers is None else None
         plan = _plan(spec, refs, headers, previous)
         del headers, refs
         with ReportWriter(report_url, integration=spec.output_integration) as writer:
@@ -275,6 +372,8 @@ def run_batch(
                     outcome: ScrubOutcome | None = next(outcomes, None)
                     if outcome is None:
                         break  # cancelled: the remaining inputs are left for a resume
+                    if seen is not None:
+                        outcome = _settle_identity(item, outcome, seen, spec)
                     _finish_planned(item, outcome, dry_run=spec.dry_run)
                 emit(item.report)
                 item.report = _EMITTED

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
+from pydicom.dataset import Dataset
+
 from dicomscrub.conditions import Condition, evaluate_conditions
 from dicomscrub.errors import FileError, StorageError
 from dicomscrub.logsafe import log_unexpected
-from dicomscrub.pipeline import ScrubResult, read_dataset, scrub_bytes, scrub_file
+from dicomscrub.pipeline import OnRead, ScrubResult, read_dataset, scrub_bytes, scrub_file
 from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
 from dicomscrub.storage import local_path, open_read, read_bytes, write_atomic, write_atomic_file
@@ -39,6 +41,8 @@ __all__ = [
     "ProcessTask",
     "ScrubOutcome",
     "WorkerContext",
+    "check_identity",
+    "original_uids",
     "read_header",
     "scrub_one",
 ]
@@ -95,9 +99,19 @@ class HeaderInfo:
 
 @dataclass
 class ScrubOutcome:
-    """What de-identifying one file gave: new UIDs, counts, and dry-run actions."""
+    """What de-identifying one file gave: the original and new UIDs, counts, and dry-run
+    actions.
+
+    ``read`` says the file parsed; ``identified`` that it also has a SeriesInstanceUID and
+    a SOPInstanceUID (what the header pass checks), whatever happened after.
+    """
 
     url: str
+    study: str | None = None
+    series: str | None = None
+    sop: str | None = None
+    read: bool = False
+    identified: bool = False
     study_deid: str | None = None
     series_deid: str | None = None
     actions_applied: int = 0
@@ -125,21 +139,33 @@ def report_error(exc: BaseException, *, writing: bool = False) -> ReportError:
     return ReportError("internal", f"{type(exc).__name__} while processing the file")
 
 
+def original_uids(ds: Dataset) -> tuple[str | None, str | None, str | None]:
+    """The (Study, Series, SOP) Instance UIDs of ``ds`` as read."""
+    return (
+        _uid(ds.get("StudyInstanceUID")),
+        _uid(ds.get("SeriesInstanceUID")),
+        _uid(ds.get("SOPInstanceUID")),
+    )
+
+
+def check_identity(series: str | None, sop: str | None) -> None:
+    """Raise the error of a file that cannot be placed in a series or told apart."""
+    if series is None:
+        raise FileError("missing-series-uid")
+    if sop is None:
+        raise FileError("missing-sop-uid")
+
+
 def read_header(ctx: WorkerContext, task: HeaderTask) -> HeaderInfo:
     """Read one file's header (no pixel data) and evaluate the save conditions."""
     info = HeaderInfo(task.url)
     try:
         with open_read(task.url, integration=ctx.input_integration) as fh:
             ds = read_dataset(fh, headers_only=True)
-        info.study = _uid(ds.get("StudyInstanceUID"))
-        info.series = _uid(ds.get("SeriesInstanceUID"))
-        info.sop = _uid(ds.get("SOPInstanceUID"))
+        info.study, info.series, info.sop = original_uids(ds)
         evaluations, info.passed = evaluate_conditions(ctx.conditions, ds)
         info.evaluations = [e.to_json() for e in evaluations]
-        if info.series is None:
-            raise FileError("missing-series-uid")
-        if info.sop is None:
-            raise FileError("missing-sop-uid")
+        check_identity(info.series, info.sop)
     except Exception as exc:  # noqa: BLE001 - the per-file failure boundary: this file fails, not the job
         info.error = report_error(exc)
         if not isinstance(exc, FileError | StorageError):
@@ -151,14 +177,21 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
     """De-identify one file and write it (unless dry run); never raises."""
     outcome = ScrubOutcome(task.url)
     writing = False
+
+    def identify(ds: Dataset) -> None:
+        outcome.read = True
+        outcome.study, outcome.series, outcome.sop = original_uids(ds)
+        check_identity(outcome.series, outcome.sop)
+        outcome.identified = True
+
     try:
         on_disk = _on_disk(ctx.policy)
         with _input(task.url, ctx.input_integration, large=on_disk) as source:
             if isinstance(source, Path):
                 writing = True  # from here on, failures are about the output
-                result = _scrub_to_output(ctx, task, source)
+                result = _scrub_to_output(ctx, task, source, identify)
             else:
-                new, result = scrub_bytes(source, ctx.policy)
+                new, result = scrub_bytes(source, ctx.policy, on_read=identify)
                 del source  # the source bytes are not needed while the output is written
                 if not ctx.dry_run and task.out_url is not None:
                     writing = True
@@ -171,10 +204,32 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
         if ctx.record_actions and result.header is not None:
             outcome.actions = [a.to_json() for a in result.header.actions]
     except Exception as exc:  # noqa: BLE001 - the per-file failure boundary: this file fails, not the job
-        outcome = ScrubOutcome(task.url, error=report_error(exc, writing=writing))
+        outcome.error = report_error(exc, writing=writing)
+        outcome.study_deid = outcome.series_deid = None
+        outcome.actions_applied, outcome.pixel_regions, outcome.actions = 0, None, None
         if not isinstance(exc, FileError | StorageError):
             log_unexpected(log, "unexpected error processing a file", exc)
+        elif isinstance(exc, FileError) and not outcome.read:
+            _identify_from_header(ctx, outcome)
     return outcome
+
+
+_IDENTITY_ERRORS: Final = frozenset({"missing-series-uid", "missing-sop-uid"})
+
+
+def _identify_from_header(ctx: WorkerContext, outcome: ScrubOutcome) -> None:
+    """Give a file that could not be read whole what the header pass finds in its header
+    alone: a file cut inside its pixel data still has its UIDs (and may lack one, which
+    the header pass reports first)."""
+    info = read_header(ctx, HeaderTask(outcome.url))
+    if info.error is not None and info.error.code not in _IDENTITY_ERRORS:
+        return
+    outcome.read = True
+    outcome.study, outcome.series, outcome.sop = info.study, info.series, info.sop
+    if info.error is None:
+        outcome.identified = True
+    else:
+        outcome.error = info.error
 
 
 def _on_disk(policy: Policy) -> bool:
@@ -244,17 +299,19 @@ def _temporary(folder: Path | None, url: str) -> Iterator[tuple[Path, BinaryIO]]
             tmp.unlink(missing_ok=True)
 
 
-def _scrub_to_output(ctx: WorkerContext, task: ProcessTask, source: Path) -> ScrubResult:
+def _scrub_to_output(
+    ctx: WorkerContext, task: ProcessTask, source: Path, on_read: OnRead
+) -> ScrubResult:
     """De-identify the file at ``source`` into a temporary file, then put it in place."""
     with source.open("rb") as src:
         if ctx.dry_run or task.out_url is None:
             with Path(os.devnull).open("wb") as sink:
-                return scrub_file(src, sink, ctx.policy)
+                return scrub_file(src, sink, ctx.policy, on_read=on_read)
         out_path = local_path(task.out_url)
         # Locally the temporary file goes next to the output, so a rename puts it there.
         folder = out_path.parent if out_path is not None else None
         with _temporary(folder, task.out_url) as (tmp, out):
-            result = scrub_file(src, out, ctx.policy)
+            result = scrub_file(src, out, ctx.policy, on_read=on_read)
             out.close()
             write_atomic_file(task.out_url, tmp, integration=ctx.output_integration)
     return result

@@ -280,18 +280,21 @@ class _Scrubber:
         for tag, raw in list(items.items()):
             if tag not in items:
                 continue  # removed with its overlay or curve group
-            group, element = tag >> 16, tag & 0xFFFF
+            # ``tag`` (pydicom's key object) for the data set, a plain int for the
+            # caches and records (see fastvalues.keyword).
+            int_tag = int(tag)
+            group, element = int_tag >> 16, int_tag & 0xFFFF
             if element == 0 and group != 0x0002:
                 del ds[tag]  # group lengths are stale after any change (and retired)
                 continue
             path = prefix  # records take the item prefix; see AppliedAction
-            if self.is_plain_keep(tag, effective_vr(raw.VR, tag), at_root):
+            if self.is_plain_keep(int_tag, effective_vr(raw.VR, int_tag), at_root):
                 # Kept as read: never decoded, so the original bytes are written back.
-                records.append((path, tag, None, "K", False))
+                records.append((path, int_tag, None, "K", False))
                 continue
             elem = ElementView(ds, tag, self.codec, raw, flags)
             keyword = elem.keyword
-            override = self.find_override(tag)
+            override = self.find_override(int_tag)
             if override is not None:
                 self.apply_override(ds, elem, override, path)
                 if group & 1 and element >= 0x1000:
@@ -310,7 +313,7 @@ class _Scrubber:
                     del ds[tag]
                     self.record(path, tag, keyword, "X", True)
                 continue
-            if at_root and tag in _PATIENT_TAGS:
+            if at_root and int_tag in _PATIENT_TAGS:
                 self.pseudonymise(elem, path)
                 continue
             self.apply_rule(ds, elem, path)

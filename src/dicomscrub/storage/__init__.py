@@ -10,6 +10,7 @@ from dicomscrub.storage.access import check_access
 from dicomscrub.storage.inputs import InputRef, is_dicom_candidate, iter_inputs
 from dicomscrub.storage.integrations import Integration, load_integration, storage_options
 from dicomscrub.storage.io import (
+    delete,
     exists,
     local_path,
     open_read,
@@ -24,6 +25,7 @@ __all__ = [
     "InputRef",
     "Integration",
     "check_access",
+    "delete",
     "exists",
     "is_dicom_candidate",
     "iter_inputs",

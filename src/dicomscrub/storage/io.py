@@ -2,6 +2,13 @@
 
 Local paths (and ``file://`` URLs) take a plain :mod:`os` path with no per-file
 overhead; every other URL goes through :mod:`dicomscrub.storage.fs`.
+
+Local writes are atomic (a temporary file renamed over the final name) but not flushed
+to disk one by one: an ``fsync`` per output cost more than de-identifying the file (about
+a millisecond each on the project machine), and no other DICOM tool pays it. The cost
+is that a power failure can leave an output that the report called saved empty or cut
+short; ``--resume`` (and a restarted service) therefore re-reads an earlier output
+before trusting it (see :func:`dicomscrub.batch.runner.run_batch`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dicomscrub.storage.integrations import Integration
 from dicomscrub.storage.urls import Location, parse_location
 
 __all__ = [
+    "delete",
     "exists",
     "local_path",
     "open_read",
@@ -62,9 +70,14 @@ def read_bytes(url: str, *, integration: Integration | None = None) -> bytes:
     if path is None:
         return fs.cat(*remote_location(url, integration))
     try:
-        return path.read_bytes()
+        fh = path.open("rb")
     except OSError as exc:
-        raise StorageError(f"cannot read: {exc.strerror or exc}", url=url) from exc
+        raise StorageError(f"cannot open: {exc.strerror or exc}", url=url) from exc
+    with fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise StorageError(f"cannot read: {exc.strerror or exc}", url=url) from exc
 
 
 @contextlib.contextmanager
@@ -121,8 +134,8 @@ def same_location(a: str, b: str) -> bool:
 
 
 def _replace_via_temporary(path: Path, url: str, fill: Callable[[BinaryIO], object]) -> None:
-    """Write a temporary file beside ``path`` with ``fill``, flush it to disk, then rename
-    it over ``path``: readers see the old file or the whole new one, never part of it."""
+    """Write a temporary file beside ``path`` with ``fill``, then rename it over ``path``:
+    readers see the old file or the whole new one, never part of it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dicomscrub-", suffix=".part", dir=path.parent)
@@ -131,8 +144,6 @@ def _replace_via_temporary(path: Path, url: str, fill: Callable[[BinaryIO], obje
     try:
         with os.fdopen(fd, "wb") as fh:
             fill(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
         Path(tmp).replace(path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -155,11 +166,11 @@ def _writable_remote(
 def write_atomic(url: str, data: bytes, *, integration: Integration | None = None) -> None:
     """Write ``data`` to ``url`` so that no reader ever sees a partial file or object.
 
-    Locally the bytes go to a temporary file in the same folder, are flushed to disk, then
-    renamed over the final name. In an object store the complete bytes are uploaded to the
-    final key in one request (multipart for large objects), which becomes visible only
-    when complete. Transient failures are retried with backoff; the last one raises
-    :class:`StorageError` with ``retryable=True``.
+    Locally the bytes go to a temporary file in the same folder, then it is renamed over
+    the final name (not flushed to disk: see the module's docstring). In an object store
+    the complete bytes are uploaded to the final key in one request (multipart for large
+    objects), which becomes visible only when complete. Transient failures are retried
+    with backoff; the last one raises :class:`StorageError` with ``retryable=True``.
     """
     path = local_path(url)
     if path is not None:
@@ -173,8 +184,6 @@ def _move_local(source: Path, path: Path, url: str) -> None:
     """Rename ``source`` over ``path``; across file systems, copy to a temporary there."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with source.open("rb+") as fh:
-            os.fsync(fh.fileno())
         source.replace(path)
         return
     except OSError as exc:
@@ -203,3 +212,17 @@ def write_atomic_file(
         return
     loc, integ = _writable_remote(url, integration)
     fs.put(loc, src, integ)
+
+
+def delete(url: str, *, integration: Integration | None = None) -> None:
+    """Remove the file or object at ``url``; one that is already gone is not an error."""
+    path = local_path(url)
+    if path is None:
+        loc, integ = _writable_remote(url, integration)
+        if fs.info(loc, integ) is not None:
+            fs.remove(loc, integ)
+        return
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot delete: {exc.strerror or exc}", url=url) from exc
