@@ -1,4 +1,4 @@
-"""Shared fixtures: a fixed key, a key file, and the isolated config folder."""
+"""Shared fixtures: a fixed key, a key file, and the isolated config and cache folders."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "test.key"
     path.write_text(TEST_KEY.hex())
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Derived OCR models (dicomscrub.pixels.models) go to a folder of this session, not
+    the user's cache: derived once per session, shared with the CLI and server
+    subprocesses the tests start (they inherit the environment)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -45,11 +45,13 @@ from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 __all__ = [
     "ElementView",
     "as_raw",
+    "decode_text",
     "dictionary_vr",
     "elements",
     "encode_file",
     "encode_strings",
     "encoding_of",
+    "is_decodable",
     "keyword",
     "put_raw",
     "set_string_value",
@@ -200,6 +202,21 @@ def set_string_value(
         put_raw(ds, tag, vr, data, flags)
 
 
+def is_decodable(vr: str, codec: str | None) -> bool:
+    """Whether :func:`decode_text` reads values of ``vr`` exactly as pydicom would."""
+    return vr in _ASCII_VRS or (vr in _TEXT_VRS and codec is not None)
+
+
+def decode_text(data: bytes, vr: str, codec: str | None) -> str | list[str]:
+    """The value pydicom gives the raw bytes of a string VR (see :func:`is_decodable`):
+    one string, or a list for several backslash-separated values."""
+    text = data.decode(codec or "latin-1", "replace")
+    if vr in _SINGLE_VALUED:
+        return text.rstrip(" \x00")
+    parts = [p.strip(" \x00") for p in text.split("\\")]
+    return parts[0] if len(parts) == 1 else parts
+
+
 class ElementView:
     """The parts of a DataElement the engine uses, decoded lazily and cheaply."""
 
@@ -235,9 +252,7 @@ class ElementView:
         return keyword(self._int_tag)
 
     def _decodable(self) -> bool:
-        if self.VR in _ASCII_VRS:
-            return True
-        return self.VR in _TEXT_VRS and self._codec is not None
+        return is_decodable(self.VR, self._codec)
 
     @property
     def value(self) -> Any:
@@ -246,12 +261,7 @@ class ElementView:
         if self._elem is None and self._decodable():
             data = self._raw.value or b""
             assert isinstance(data, bytes)
-            text = data.decode(self._codec or "latin-1", "replace")
-            if self.VR in _SINGLE_VALUED:
-                value: Any = text.rstrip(" \x00")
-            else:
-                parts = [p.strip(" \x00") for p in text.split("\\")]
-                value = parts[0] if len(parts) == 1 else parts
+            value = decode_text(data, self.VR, self._codec)
             self._value = value
             return value
         if self._elem is None:

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Final
 
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from dicomscrub.fastvalues import ElementView, effective_vr, elements, simple_codec
+from dicomscrub.fastvalues import (
+    ElementView,
+    decode_text,
+    effective_vr,
+    elements,
+    is_decodable,
+    keyword,
+    simple_codec,
+)
+from dicomscrub.rawseq import scan_sequence
 
 __all__ = ["MONTHS", "PhiValues", "collect_phi", "iter_dates_in_text"]
 
@@ -332,11 +342,32 @@ _KEYWORD_TAGS: Final = frozenset(
 )
 
 
-def collect_phi(ds: Dataset) -> PhiValues:
+def _take_scanned(raw: object, codec: str | None, take: Callable[[str, str, object], None]) -> bool:
+    """Collect from a sequence still held as raw bytes, without pydicom parsing it
+    (:mod:`dicomscrub.rawseq`); False, having collected nothing, where pydicom must."""
+    if not isinstance(raw, RawDataElement) or raw.VR not in ("SQ", None) or codec is None:
+        return False  # a UN read as SQ holds implicit VR items whatever the file's syntax
+    data = raw.value
+    if not isinstance(data, bytes) or raw.length == 0xFFFFFFFF:
+        return False
+    found = scan_sequence(data, implicit=raw.is_implicit_VR, little=raw.is_little_endian)
+    if found is None:
+        return False
+    wanted = [(t, vr, v) for t, vr, v in found if vr in _PHI_VRS or t in _KEYWORD_TAGS]
+    if not all(is_decodable(vr, codec) for _, vr, _ in wanted):
+        return False
+    for tag, vr, value in wanted:
+        take(vr, keyword(tag), decode_text(value, vr, codec))
+    return True
+
+
+def collect_phi(ds: Dataset, *, scan_raw: bool = True) -> PhiValues:
     """Collect the PHI values of ``ds`` (all sequence depths; private elements too).
 
     Person names come from every PN element; IDs, dates, places and contact details
-    from the attributes that carry them wherever they sit.
+    from the attributes that carry them wherever they sit. Sequences pydicom has not
+    parsed yet are read from their bytes (``scan_raw=False`` has pydicom parse them: the
+    same values, more slowly; for tests).
     """
     names: list[str] = []
     ids: list[str] = []
@@ -352,29 +383,33 @@ def collect_phi(ds: Dataset) -> PhiValues:
             vr = effective_vr(raw.VR, int_tag)
             if vr is not None and vr not in _PHI_VRS and int_tag not in _KEYWORD_TAGS:
                 continue  # cannot hold a name, ID, date or place: leave it undecoded
+            if vr == "SQ" and scan_raw and _take_scanned(raw, codec, take):
+                continue
             elem = ElementView(d, tag, codec, raw)
-            vr, kw = elem.VR, elem.keyword
-            if vr == "SQ":
+            if elem.VR == "SQ":
                 for item in elem.value or ():
                     walk(item)
                 continue
-            value = elem.value
-            if value is None or value == "":
-                continue
-            if vr == "PN":
-                for v in _strings(value):
-                    names.extend(_name_forms(v))
-            elif kw in _ID_KEYWORDS:
-                ids.extend(s.strip().upper() for s in _strings(value))
-            elif kw in _DATE_KEYWORDS or vr in ("DA", "DT"):
-                for s in _strings(value):
-                    parsed = _parse_da(s)
-                    if parsed and kw in _DATE_KEYWORDS | {"PatientBirthDate"}:
-                        dates.append(parsed)
-            elif kw in _PLACE_KEYWORDS:
-                places.extend(s.strip().upper() for s in _strings(value))
-            elif kw in _OTHER_KEYWORDS:
-                other.extend(s.strip().upper() for s in _strings(value))
+            take(elem.VR, elem.keyword, elem.value)
+
+    def take(vr: str, kw: str, value: object) -> None:
+        """Collect one element's value by its VR and keyword."""
+        if value is None or value == "":
+            return
+        if vr == "PN":
+            for v in _strings(value):
+                names.extend(_name_forms(v))
+        elif kw in _ID_KEYWORDS:
+            ids.extend(s.strip().upper() for s in _strings(value))
+        elif kw in _DATE_KEYWORDS or vr in ("DA", "DT"):
+            for s in _strings(value):
+                parsed = _parse_da(s)
+                if parsed and kw in _DATE_KEYWORDS | {"PatientBirthDate"}:
+                    dates.append(parsed)
+        elif kw in _PLACE_KEYWORDS:
+            places.extend(s.strip().upper() for s in _strings(value))
+        elif kw in _OTHER_KEYWORDS:
+            other.extend(s.strip().upper() for s in _strings(value))
 
     walk(ds)
 

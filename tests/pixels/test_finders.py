@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pydicom
@@ -17,7 +17,7 @@ from dicomscrub.pixels.finders import (
     _spread_along_rows,
     make_finder,
 )
-from dicomscrub.pixels.sensitive import Reading, Uint8Image, get_recognizer
+from dicomscrub.pixels.sensitive import Reading, Settled, Uint8Image, get_recognizer
 from dicomscrub.pixels.types import Box
 from dicomscrub.profile.policy import PixelMode
 from dicomscrub.synthetic.burned_text import (
@@ -28,6 +28,14 @@ from dicomscrub.synthetic.burned_text import (
 )
 
 needs_ocr = pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _isolated_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Derived OCR models (dicomscrub.pixels.models) go to a temporary cache, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
 
 
 def _coverage(t: GroundTruthBox, boxes: list[Box], shape: tuple[int, ...]) -> float:
@@ -160,9 +168,9 @@ class CountingRecognizer:
     def __init__(self) -> None:
         self.crops = 0
 
-    def read(self, crops: Sequence[Uint8Image]) -> list[Reading]:
+    def read(self, crops: Sequence[Uint8Image], settled: Settled | None = None) -> list[Reading]:
         self.crops += len(crops)
-        return get_recognizer().read(crops)
+        return get_recognizer().read(crops, settled)
 
 
 @needs_ocr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -19,6 +20,15 @@ from dicomscrub.pixels.sensitive import (
     is_time_text,
 )
 from dicomscrub.synthetic.burned_text import _render
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _isolated_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Derived OCR models (dicomscrub.pixels.models) go to a temporary cache, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
 
 PHI = PhiValues(
     names=("HARTMANN", "GRETA", "HARTMANN GRETA", "GRETA HARTMANN", "HARTMANN, GRETA", "VOSSBERG"),
@@ -180,3 +190,26 @@ def test_condensed_lines_are_reread_at_full_height() -> None:
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     (reading,) = get_recognizer().read([crop_quad(image, quad)])
     assert classify_text(reading.text, PHI) == "institution"
+
+
+def test_crop_quad_of_a_colour_frame_matches_warping_the_whole_frame() -> None:
+    import cv2
+
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, size=(120, 200, 3), dtype=np.uint8)
+    for quad in (
+        np.array([[30, 40], [150, 44], [149, 70], [29, 66]], np.float32),  # tilted, inside
+        np.array([[0, 0], [60, 0], [60, 20], [0, 20]], np.float32),  # at the frame's corner
+        np.array([[180, 90], [199, 90], [199, 119], [180, 119]], np.float32),  # bottom right
+    ):
+        crop = crop_quad(image, quad)
+        h, w = crop.shape[:2]
+        target = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        reference = cv2.warpPerspective(
+            np.ascontiguousarray(image[..., ::-1]),
+            cv2.getPerspectiveTransform(quad, target),
+            (w, h),
+            borderMode=cv2.BORDER_REPLICATE,
+            flags=cv2.INTER_CUBIC,
+        )
+        np.testing.assert_array_equal(crop, reference)

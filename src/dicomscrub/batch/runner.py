@@ -40,6 +40,7 @@ from dicomscrub.batch.worker import (
 from dicomscrub.conditions import SeriesVerdict, aggregate_series, series_key
 from dicomscrub.errors import ConfigError, FileError, StorageError
 from dicomscrub.pipeline import DEFER_SIZE, read_dataset
+from dicomscrub.profile.policy import PixelMode
 from dicomscrub.report.jsonl import ReportWriter, load_reports
 from dicomscrub.report.models import FileReport, FileStatus, ReportError
 from dicomscrub.storage import (
@@ -331,6 +332,10 @@ def run_batch(
         record_actions=spec.dry_run,
     )
     summary = BatchSummary(total=len(refs), report_url=report_url)
+    if spec.policy.pixels is not PixelMode.NONE and not spec.dry_run:
+        from dicomscrub.pixels.finders import prepare_models
+
+        prepare_models(spec.policy.pixels)  # once here, not in every worker at once
     executor = make_executor(spec.executor, spec.workers, context)
     try:
         if isinstance(executor, ProcessExecutor):

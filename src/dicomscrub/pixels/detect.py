@@ -3,7 +3,9 @@
 The neural detector is the PP-OCRv4 mobile text detector shipped inside the
 ``rapidocr-onnxruntime`` 1.4.4 wheel (measured in issue 3: 99.1 % of PHI boxes on
 synthetic CT/US/X-ray frames). It is loaded from the installed package, never
-downloaded, and its onnxruntime session is created once per process and thread count.
+downloaded, folded into a faster copy with the same outputs
+(:func:`dicomscrub.pixels.models.derived_model`, cached on disk), and its onnxruntime
+session is created once per process and thread count.
 Another engine only has to implement :class:`TextDetector`.
 
 It runs only on the regions :func:`dicomscrub.pixels.prepare.propose_regions` finds
@@ -31,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dicomscrub.errors import ConfigError
+from dicomscrub.pixels.models import derived_model
 from dicomscrub.pixels.prepare import (
     DetectionView,
     Region,
@@ -139,8 +142,10 @@ class RapidOcrDetector:
         options.inter_op_num_threads = 1
         options.log_severity_level = 4
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The folded copy (dicomscrub.pixels.models): same outputs, a quarter faster.
+        model = derived_model(Path(config["model_path"]))
         self._session = ort.InferenceSession(
-            config["model_path"], sess_options=options, providers=["CPUExecutionProvider"]
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
         self._post = DBPostProcess(

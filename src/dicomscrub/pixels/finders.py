@@ -13,19 +13,28 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from dicomscrub.phi import PhiValues
-from dicomscrub.pixels.detect import Detection, TextDetector, detect_views, get_detector
+from dicomscrub.pixels.detect import (
+    Detection,
+    TextDetector,
+    detect_views,
+    get_detector,
+    rapidocr_config,
+)
+from dicomscrub.pixels.models import derived_model
 from dicomscrub.pixels.prepare import DetectionView, prepare_views
 from dicomscrub.pixels.sensitive import (
     UNREADABLE,
     Reading,
     TextRecognizer,
     Uint8Image,
+    calibration_inputs,
     classify_reading,
     crop_quad,
     get_recognizer,
@@ -34,7 +43,14 @@ from dicomscrub.pixels.sensitive import (
 from dicomscrub.pixels.types import Box, FrameMeta, TextFinder
 from dicomscrub.profile.policy import PixelMode
 
-__all__ = ["AllTextFinder", "SensitiveTextFinder", "TextLine", "find_text_lines", "make_finder"]
+__all__ = [
+    "AllTextFinder",
+    "SensitiveTextFinder",
+    "TextLine",
+    "find_text_lines",
+    "make_finder",
+    "prepare_models",
+]
 
 #: Drop "text" whose short side exceeds this share of the frame's short side (issue 3:
 #: it never removed true text, and removed whole-body boxes on low-contrast CT) ...
@@ -218,9 +234,15 @@ class SensitiveTextFinder:
         todo = {k: c for k, c in zip(keys, crops, strict=True) if k not in self._readings}
         if len(self._readings) + len(todo) > _MAX_CACHED_READINGS:
             self._readings.clear()
-        for key, reading in zip(todo, recognizer.read(list(todo.values())), strict=True):
+        read = recognizer.read(list(todo.values()), settled=self._is_phi)
+        for key, reading in zip(todo, read, strict=True):
             self._readings[key] = reading
         return [self._readings[k] for k in keys]
+
+    def _is_phi(self, reading: Reading) -> bool:
+        """Whether ``reading`` matches the file's PHI (its line is blanked whatever else)."""
+        category = classify_reading([reading], self._phi)
+        return category is not None and category != UNREADABLE
 
 
 def _crop_key(crop: Uint8Image) -> bytes:
@@ -301,3 +323,15 @@ def make_finder(mode: PixelMode, phi: PhiValues | None) -> TextFinder | None:
     if mode is PixelMode.ALL_TEXT:
         return AllTextFinder()
     return SensitiveTextFinder(phi if phi is not None else PhiValues())
+
+
+def prepare_models(mode: PixelMode) -> None:
+    """Derive the cached model files ``mode`` needs (:mod:`dicomscrub.pixels.models`)
+    now, without loading them: called before worker processes start, so that they do
+    not all derive the same files at once on first use."""
+    if mode is PixelMode.NONE:
+        return
+    config = rapidocr_config(1)
+    derived_model(Path(config["Det"]["model_path"]))
+    if mode is PixelMode.SENSITIVE_TEXT:
+        derived_model(Path(config["Rec"]["model_path"]), calibration=calibration_inputs)
