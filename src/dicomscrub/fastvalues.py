@@ -49,6 +49,7 @@ __all__ = [
     "dictionary_vr",
     "elements",
     "encode_file",
+    "encode_file_parts",
     "encode_strings",
     "encoding_of",
     "is_decodable",
@@ -525,8 +526,10 @@ def _file_syntax(ds: Dataset) -> tuple[UID, _Packer] | None:
     return tsyntax, pk
 
 
-def encode_file(ds: Dataset) -> bytes | None:
-    """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it.
+def encode_file_parts(ds: Dataset) -> list[bytes] | None:
+    """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it, in
+    pieces to be written one after the other (values such as the pixel data are the
+    data set's own bytes objects, not copies).
 
     Returns None when pydicom would convert elements (the data set's encoding or
     character set differ from what it is written in), for deflated and private
@@ -542,7 +545,13 @@ def encode_file(ds: Dataset) -> bytes | None:
         ds["PixelData"].is_undefined_length = tsyntax.is_compressed
     out = [getattr(ds, "preamble", None) or b"\x00" * 128, b"DICM", _meta_bytes(ds, tsyntax)]
     _write_dataset(out, pk, ds, default_encoding)
-    return b"".join(out)
+    return out
+
+
+def encode_file(ds: Dataset) -> bytes | None:
+    """:func:`encode_file_parts` joined into one bytes object."""
+    parts = encode_file_parts(ds)
+    return None if parts is None else b"".join(parts)
 
 
 # -- writing to a file, values left on disk ----------------------------------------------

@@ -31,7 +31,7 @@ from pydicom.uid import (
 )
 
 from dicomscrub.errors import FileError
-from dicomscrub.fastvalues import effective_vr, elements, encode_file, write_file
+from dicomscrub.fastvalues import effective_vr, elements, encode_file_parts, write_file
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
 from dicomscrub.phi import collect_phi
 from dicomscrub.profile.policy import PixelMode, Policy
@@ -43,7 +43,9 @@ __all__ = [
     "scrub_bytes",
     "scrub_dataset",
     "scrub_file",
+    "scrub_to_parts",
     "write_dataset",
+    "write_dataset_parts",
 ]
 
 _READ_ERRORS = (EOFError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError)
@@ -290,8 +292,14 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
 
 def write_dataset(ds: Dataset) -> bytes:
     """Serialise ``ds`` as a DICOM file (preamble, ``DICM``, file meta) in its transfer syntax."""
+    return b"".join(write_dataset_parts(ds))
+
+
+def write_dataset_parts(ds: Dataset) -> list[bytes]:
+    """:func:`write_dataset`'s bytes in pieces, to be written one after the other
+    without first copying them into one (the pixel data is the data set's own value)."""
     try:
-        fast = encode_file(ds)
+        fast = encode_file_parts(ds)
     except TypeError:
         fast = None  # an element without a VR: the decoding retry below handles it
     if fast is not None:
@@ -312,7 +320,7 @@ def write_dataset(ds: Dataset) -> bytes:
         _decode_all(ds)
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return [buffer.getvalue()]
 
 
 def _decode_all(ds: Dataset) -> None:
@@ -332,17 +340,27 @@ def scrub_bytes(
 
     ``on_read`` sees the data set as read (the batch takes the original UIDs from it).
     """
-    ds = read_dataset(data)
+    parts, result = scrub_to_parts(data, policy, on_read=on_read)
+    return b"".join(parts), result
+
+
+def scrub_to_parts(
+    source: bytes | BinaryIO, policy: Policy, *, on_read: OnRead | None = None
+) -> tuple[list[bytes], ScrubResult]:
+    """:func:`scrub_bytes` for bytes or a file opened at its start, giving the output in
+    pieces (see :func:`write_dataset_parts`): a file's pixel data is then read once and
+    never copied again before it is written."""
+    ds = read_dataset(source)
     if on_read is not None:
         on_read(ds)
     result = scrub_dataset(ds, policy)
     try:
-        out = write_dataset(ds)
+        parts = write_dataset_parts(ds)
     except (ValueError, TypeError, struct.error, OverflowError) as exc:
         raise FileError(
             "scrub", f"the de-identified data set could not be encoded ({type(exc).__name__})"
         ) from exc
-    return out, result
+    return parts, result
 
 
 #: Values longer than this stay on disk while :func:`scrub_file` works.

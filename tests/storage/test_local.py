@@ -38,6 +38,12 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert exists(str(target)) and not exists(str(tmp_path / "none"))
 
 
+def test_write_atomic_writes_pieces_in_order(tmp_path: Path) -> None:
+    target = tmp_path / "out.dcm"
+    write_atomic(str(target), [b"DICM", b"", b"header", b"pixels"])
+    assert target.read_bytes() == b"DICMheaderpixels"
+
+
 def test_delete_removes_a_file_and_ignores_a_missing_one(tmp_path: Path) -> None:
     target = tmp_path / "out.dcm"
     write_atomic(str(target), b"data")

@@ -81,7 +81,8 @@ def test_https_forms_read_the_same_object(moto: Server, s3_bucket: str, form: st
 
 def test_delete_removes_an_object_and_ignores_a_missing_one(moto: Server, s3_bucket: str) -> None:
     url = f"s3://{s3_bucket}/dup/out.dcm"
-    write_atomic(url, b"payload", integration=moto.integration)
+    write_atomic(url, [b"pay", b"load"], integration=moto.integration)
+    assert read_bytes(url, integration=moto.integration) == b"payload"
     delete(url, integration=moto.integration)
     assert not exists(url, integration=moto.integration)
     delete(url, integration=moto.integration)  # already gone: not an error

@@ -28,7 +28,7 @@ from pydicom.dataset import Dataset
 from dicomscrub.conditions import Condition, evaluate_conditions
 from dicomscrub.errors import FileError, StorageError
 from dicomscrub.logsafe import log_unexpected
-from dicomscrub.pipeline import OnRead, ScrubResult, read_dataset, scrub_bytes, scrub_file
+from dicomscrub.pipeline import OnRead, ScrubResult, read_dataset, scrub_file, scrub_to_parts
 from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
 from dicomscrub.storage import local_path, open_read, read_bytes, write_atomic, write_atomic_file
@@ -191,11 +191,11 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
                 writing = True  # from here on, failures are about the output
                 result = _scrub_to_output(ctx, task, source, identify)
             else:
-                new, result = scrub_bytes(source, ctx.policy, on_read=identify)
+                parts, result = _scrub_source(source, ctx.policy, identify, task.url)
                 del source  # the source bytes are not needed while the output is written
                 if not ctx.dry_run and task.out_url is not None:
                     writing = True
-                    write_atomic(task.out_url, new, integration=ctx.output_integration)
+                    write_atomic(task.out_url, parts, integration=ctx.output_integration)
         ds = result.dataset
         outcome.study_deid = _uid(ds.get("StudyInstanceUID"))
         outcome.series_deid = _uid(ds.get("SeriesInstanceUID"))
@@ -237,16 +237,38 @@ def _on_disk(policy: Policy) -> bool:
     return policy.pixels is PixelMode.NONE and policy.pixel_rules is None
 
 
+def _scrub_source(
+    source: bytes | BinaryIO, policy: Policy, on_read: OnRead, url: str
+) -> tuple[list[bytes], ScrubResult]:
+    """De-identify an input held in memory or open as a local file."""
+    try:
+        return scrub_to_parts(source, policy, on_read=on_read)
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"cannot read: {exc.strerror or exc}", url=url) from exc
+
+
 @contextlib.contextmanager
-def _input(url: str, integration: Integration | None, *, large: bool) -> Iterator[bytes | Path]:
-    """The input's bytes, or, when ``large`` allows and it is over :data:`LARGE_FILE`, a
-    local file holding it (the input itself, or a temporary copy removed afterwards)."""
+def _input(
+    url: str, integration: Integration | None, *, large: bool
+) -> Iterator[bytes | BinaryIO | Path]:
+    """The input: a local file open for reading (pydicom then reads each value once,
+    straight from it), a remote input's bytes, or, when ``large`` allows and it is over
+    :data:`LARGE_FILE`, a local file's path (the input itself, or a temporary copy of a
+    remote one, removed afterwards)."""
     path = local_path(url)
     if path is not None:
-        if large and _size(path) > LARGE_FILE:
-            yield path
-        else:
-            yield read_bytes(url, integration=integration)
+        try:
+            local = path.open("rb")
+        except OSError as exc:
+            raise StorageError(f"cannot open: {exc.strerror or exc}", url=url) from exc
+        with local:
+            if large and os.fstat(local.fileno()).st_size > LARGE_FILE:
+                local.close()
+                yield path
+            else:
+                yield local
         return
     if not large:
         yield read_bytes(url, integration=integration)
@@ -262,13 +284,6 @@ def _input(url: str, integration: Integration | None, *, large: bool) -> Iterato
             shutil.copyfileobj(fh, out, _COPY_CHUNK)
             out.close()
             yield tmp
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # read_bytes raises the error with its message
 
 
 @contextlib.contextmanager

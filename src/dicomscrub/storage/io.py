@@ -18,7 +18,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -163,8 +163,11 @@ def _writable_remote(
     return loc, integ
 
 
-def write_atomic(url: str, data: bytes, *, integration: Integration | None = None) -> None:
-    """Write ``data`` to ``url`` so that no reader ever sees a partial file or object.
+def write_atomic(
+    url: str, data: bytes | Sequence[bytes], *, integration: Integration | None = None
+) -> None:
+    """Write ``data`` (bytes, or pieces written in order) to ``url`` so that no reader
+    ever sees a partial file or object.
 
     Locally the bytes go to a temporary file in the same folder, then it is renamed over
     the final name (not flushed to disk: see the module's docstring). In an object store
@@ -172,12 +175,13 @@ def write_atomic(url: str, data: bytes, *, integration: Integration | None = Non
     objects), which becomes visible only when complete. Transient failures are retried
     with backoff; the last one raises :class:`StorageError` with ``retryable=True``.
     """
+    parts = [data] if isinstance(data, bytes) else data
     path = local_path(url)
     if path is not None:
-        _replace_via_temporary(path, url, lambda fh: fh.write(data))
+        _replace_via_temporary(path, url, lambda fh: fh.writelines(parts))
         return
     loc, integ = _writable_remote(url, integration)
-    fs.pipe(loc, data, integ)
+    fs.pipe(loc, data if isinstance(data, bytes) else b"".join(parts), integ)
 
 
 def _move_local(source: Path, path: Path, url: str) -> None:
