@@ -81,6 +81,26 @@ def test_same_location(tmp_path: Path) -> None:
     assert not same_location("s3://b/k.dcm", "gs://b/k.dcm")
 
 
+def test_same_location_sees_through_links_and_missing_folders(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.dcm").write_bytes(b"1")
+    (tmp_path / "alias").symlink_to(source)
+    a = str(source / "a.dcm")
+    # Through a symlinked folder, and through ".." after a folder that does not exist yet
+    # (writing there would create "new" and land on the input).
+    assert same_location(str(tmp_path / "alias" / "a.dcm"), a)
+    assert same_location(str(source / "new" / ".." / "a.dcm"), a)
+    assert same_location(str(source / "a.dcm"), str(tmp_path / "src" / "x" / ".." / "a.dcm"))
+    # A missing file in an existing or a missing folder is a new file.
+    assert not same_location(str(source / "b.dcm"), a)
+    assert not same_location(str(tmp_path / "out" / "deep" / "a.dcm"), a)
+    # A symlink named like the output that points at the input is the input.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "link.dcm").symlink_to(source / "a.dcm")
+    assert same_location(str(tmp_path / "out" / "link.dcm"), a)
+
+
 @pytest.mark.parametrize(
     ("ref", "out", "expected"),
     [

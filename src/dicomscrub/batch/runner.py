@@ -165,8 +165,26 @@ def _header_report(info: HeaderInfo, verdicts: Mapping[str, SeriesVerdict]) -> F
     return report
 
 
+@dataclass(frozen=True)
+class _Output:
+    """Where one input is written, and whether that location is an input's."""
+
+    url: str
+    is_input: bool
+
+
+def _outputs(spec: JobSpec, refs: Sequence[InputRef]) -> list[_Output]:
+    """Each input's output location, in input order (worked out once per job)."""
+    input_urls = {ref.url for ref in refs}
+    outputs = []
+    for ref in refs:
+        out = output_url(ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp)
+        outputs.append(_Output(out, out in input_urls or same_location(out, ref.url)))
+    return outputs
+
+
 def _reads_headers_first(
-    spec: JobSpec, refs: Sequence[InputRef], previous: Mapping[str, FileReport]
+    spec: JobSpec, outputs: Sequence[_Output], previous: Mapping[str, FileReport]
 ) -> bool:
     """Whether every header is read in a pass of its own before any file is processed.
 
@@ -176,21 +194,15 @@ def _reads_headers_first(
     when two inputs would be written to one output or an output is an input: which
     input keeps the output depends on which ones are readable, known only from the pass.
     """
-    if spec.conditions or previous:
+    if spec.conditions or previous or any(o.is_input for o in outputs):
         return True
-    input_urls = {ref.url for ref in refs}
-    outputs: set[str] = set()
-    for ref in refs:
-        out = output_url(ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp)
-        if out in outputs or out in input_urls or same_location(out, ref.url):
-            return True
-        outputs.add(out)
-    return False
+    return len({o.url for o in outputs}) != len(outputs)
 
 
 def _plan(
     spec: JobSpec,
     refs: Sequence[InputRef],
+    outputs: Sequence[_Output],
     headers: Sequence[HeaderInfo] | None,
     previous: Mapping[str, FileReport],
 ) -> list[_Planned]:
@@ -208,15 +220,14 @@ def _plan(
             (info.url, info.series, info.passed) for info in headers if info.error is None
         )
         reports = (_header_report(info, verdicts) for info in headers)
-    input_urls = {ref.url for ref in refs}
     claimed: set[str] = set()
     plan: list[_Planned] = []
-    for ref, report in zip(refs, reports, strict=True):
+    for ref, output, report in zip(refs, outputs, reports, strict=True):
         if report.status is not FileStatus.SAVED:
             plan.append(_Planned(report))
             continue
-        out = output_url(ref, out=spec.out, template=spec.name_template, timestamp=spec.timestamp)
-        if out in input_urls or same_location(out, ref.url):
+        out = output.url
+        if output.is_input:
             report.status = FileStatus.FAILED
             report.error = ReportError(
                 "output-is-input", "the output location equals an input location"
@@ -341,7 +352,8 @@ def run_batch(
         if isinstance(executor, ProcessExecutor):
             executor.warm()
         headers: list[HeaderInfo] | None = None
-        if _reads_headers_first(spec, refs, previous):
+        outputs = _outputs(spec, refs)
+        if _reads_headers_first(spec, outputs, previous):
             # Headers are read here, not in the pool: each is a small read and parse,
             # so shipping them to workers costs more than it saves; threads overlap
             # the waiting on object storage.
@@ -358,8 +370,8 @@ def run_batch(
             if summary.cancelled:
                 return summary  # before any report: a resume starts from the earlier ones
         seen: set[str] | None = set() if headers is None else None
-        plan = _plan(spec, refs, headers, previous)
-        del headers, refs
+        plan = _plan(spec, refs, outputs, headers, previous)
+        del headers, refs, outputs
         with ReportWriter(report_url, integration=spec.output_integration) as writer:
 
             def emit(report: FileReport) -> None:

@@ -115,11 +115,13 @@ def same_location(a: str, b: str) -> bool:
     """
     pa, pb = local_path(a), local_path(b)
     if pa is not None and pb is not None:
-        try:
-            if pa.exists() and pb.exists():
-                return pa.samefile(pb)
-        except OSError:
-            pass
+        sa, sb = _stat(pa), _stat(pb)
+        if sa is not None and sb is not None:
+            return os.path.samestat(sa, sb)
+        if (sa is None) != (sb is None) and not _has_parent_step(pa) and not _has_parent_step(pb):
+            # One exists and the other does not, and no ".." in a missing folder can lead
+            # from one to the other: writing the missing one creates a new file.
+            return False
         return os.path.realpath(pa) == os.path.realpath(pb)
     if pa is not None or pb is not None:
         return False
@@ -131,6 +133,17 @@ def same_location(a: str, b: str) -> bool:
         # Without both accounts named, assume the same one: refusing is the safe side.
         return (la.bucket, la.key) == (lb.bucket, lb.key)
     return la.canonical() == lb.canonical()
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except (OSError, ValueError):
+        return None
+
+
+def _has_parent_step(path: Path) -> bool:
+    return "/../" in f"/{path}/"
 
 
 def _replace_via_temporary(path: Path, url: str, fill: Callable[[BinaryIO], object]) -> None:
