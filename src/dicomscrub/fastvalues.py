@@ -57,6 +57,7 @@ __all__ = [
     "put_raw",
     "set_string_value",
     "simple_codec",
+    "uid_of",
     "write_file",
 ]
 
@@ -455,6 +456,12 @@ def _uid_text(elem: Element | None) -> str | None:
     if isinstance(value, bytes):
         return value.decode("latin-1").strip("\x00 ")
     return str(value) if value is not None else None
+
+
+def uid_of(ds: Dataset, tag: int) -> str | None:
+    """The text of the UID element ``tag`` of ``ds`` (None when absent or empty), read
+    from its raw bytes when pydicom has not converted it."""
+    return (_uid_text(elements(ds).get(BaseTag(tag))) or "").strip() or None
 
 
 def _has_value(elem: Element) -> bool:

@@ -195,6 +195,26 @@ def _compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![A-Z0-9])(?:" + "|".join(parts) + r")(?![A-Z0-9])")
 
 
+@lru_cache(maxsize=256)
+def _sorted_phrases(
+    names: tuple[str, ...],
+    ids: tuple[str, ...],
+    institutions: tuple[str, ...],
+    other: tuple[str, ...],
+) -> list[tuple[str, str]]:
+    """(phrase, category) of every phrase to look for, longest first, so that "GRETA
+    HARTMANN" is removed whole before "GRETA". Cached: the files of one series share
+    them (do not change the list returned)."""
+    phrases = [(v, "name") for v in names]
+    phrases += [(v, "id") for v in ids]
+    phrases += [(v, "institution") for v in institutions]
+    phrases += [(v, "other") for v in other]
+    return sorted(
+        ((p, c) for p, c in phrases if len(_norm(p).replace(" ", "")) >= 2),
+        key=lambda pc: -len(pc[0]),
+    )
+
+
 @dataclass(frozen=True)
 class PhiValues:
     """PHI values of one file, upper-case, for matching text against.
@@ -217,15 +237,7 @@ class PhiValues:
         )
 
     def _phrases(self) -> list[tuple[str, str]]:
-        phrases = [(v, "name") for v in self.names]
-        phrases += [(v, "id") for v in self.ids]
-        phrases += [(v, "institution") for v in self.institutions]
-        phrases += [(v, "other") for v in self.other]
-        # Longest first, so "GRETA HARTMANN" is removed whole before "GRETA".
-        return sorted(
-            ((p, c) for p, c in phrases if len(_norm(p).replace(" ", "")) >= 2),
-            key=lambda pc: -len(pc[0]),
-        )
+        return _sorted_phrases(self.names, self.ids, self.institutions, self.other)
 
     @cached_property
     def _regex(self) -> re.Pattern[str] | None:

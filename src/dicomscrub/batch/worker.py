@@ -27,6 +27,7 @@ from pydicom.dataset import Dataset
 
 from dicomscrub.conditions import Condition, evaluate_conditions
 from dicomscrub.errors import FileError, StorageError
+from dicomscrub.fastvalues import uid_of
 from dicomscrub.logsafe import log_unexpected
 from dicomscrub.pipeline import OnRead, ScrubResult, read_dataset, scrub_file, scrub_to_parts
 from dicomscrub.profile.policy import PixelMode, Policy
@@ -120,8 +121,9 @@ class ScrubOutcome:
     error: ReportError | None = None
 
 
-def _uid(value: object) -> str | None:
-    return str(value or "").strip() or None
+_STUDY_UID: Final = 0x0020000D
+_SERIES_UID: Final = 0x0020000E
+_SOP_UID: Final = 0x00080018
 
 
 def report_error(exc: BaseException, *, writing: bool = False) -> ReportError:
@@ -142,9 +144,9 @@ def report_error(exc: BaseException, *, writing: bool = False) -> ReportError:
 def original_uids(ds: Dataset) -> tuple[str | None, str | None, str | None]:
     """The (Study, Series, SOP) Instance UIDs of ``ds`` as read."""
     return (
-        _uid(ds.get("StudyInstanceUID")),
-        _uid(ds.get("SeriesInstanceUID")),
-        _uid(ds.get("SOPInstanceUID")),
+        uid_of(ds, _STUDY_UID),
+        uid_of(ds, _SERIES_UID),
+        uid_of(ds, _SOP_UID),
     )
 
 
@@ -197,8 +199,8 @@ def scrub_one(ctx: WorkerContext, task: ProcessTask) -> ScrubOutcome:
                     writing = True
                     write_atomic(task.out_url, parts, integration=ctx.output_integration)
         ds = result.dataset
-        outcome.study_deid = _uid(ds.get("StudyInstanceUID"))
-        outcome.series_deid = _uid(ds.get("SeriesInstanceUID"))
+        outcome.study_deid = uid_of(ds, _STUDY_UID)
+        outcome.series_deid = uid_of(ds, _SERIES_UID)
         outcome.actions_applied = result.actions_applied
         outcome.pixel_regions = result.pixel_regions if result.pixels_processed else None
         if ctx.record_actions and result.header is not None:
