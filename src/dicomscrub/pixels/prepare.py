@@ -373,12 +373,21 @@ def _flat_text(image: Uint8Image, strokes: Mask, textured: Mask) -> Mask | None:
     count = int(np.count_nonzero(plain))
     if count < _FLAT_MIN_STROKES or np.count_nonzero(flat & plain) < _FLAT_TEXT_SHARE * count:
         return None
-    candidates = flat & textured
+    candidates = flat & _near(textured)
     near = cv2.boxFilter(
         candidates.astype(np.uint8), -1, (_FLAT_REACH, _FLAT_REACH), normalize=False
     )
     dense: Mask = candidates & (near >= _FLAT_DENSITY)
     return dense
+
+
+def _near(textured: Mask) -> Mask:
+    """``textured`` grown by a noise block: speckle edges and dark holes next to it."""
+    import cv2
+
+    side = 2 * _NOISE_BLOCK + 1
+    grown: Mask = cv2.dilate(textured.astype(np.uint8), np.ones((side, side), np.uint8)) > 0
+    return grown
 
 
 def _rects(mask: Mask, height: int, width: int, evidence: Mask | None = None) -> list[Rect]:
@@ -508,10 +517,15 @@ def propose_regions(views: Sequence[DetectionView]) -> list[Region]:
     # (a tenth of the area, measured on ultrasound), else in whole.
     textured_rects = _rects(textured if flat is None else flat, height, width)
     loose: list[Rect] = []
-    for rect in _rects(strokes | big, height, width):
+    # Strokes in and beside speckle are mostly speckle: its flat text was found above.
+    plain = strokes | big if flat is None else (strokes | big) & ~_near(textured)
+    for rect in _rects(plain, height, width):
+        if flat is not None:
+            loose.append(rect)
+            continue
         # Strokes mostly inside a textured area (speckle, or text on it) are detected
         # with that area, grown to hold them whole; the others on their own.
-        shares = [_covered_share(rect, t) for t in textured_rects] if flat is None else []
+        shares = [_covered_share(rect, t) for t in textured_rects]
         if shares and max(shares) > 0.5:
             i = shares.index(max(shares))
             textured_rects[i] = _union(textured_rects[i], rect)
