@@ -43,7 +43,7 @@ def test_the_batch_boundary_logs_no_value(
     def broken(*_args: object, **_kwargs: object) -> None:
         _raise_with_value()
 
-    monkeypatch.setattr(worker, "scrub_bytes", broken)
+    monkeypatch.setattr(worker, "scrub_to_parts", broken)
     context = WorkerContext(
         policy=Policy(key=b"k" * 32),
         conditions=(),
