@@ -162,6 +162,37 @@ def test_ultrasound_speckle_is_one_textured_region_at_native_size() -> None:
     assert textured and all(r.upscale == 1.0 for r in textured)
 
 
+def _area_share(regions: list[Region], height: int, width: int, textured: bool) -> float:
+    area = sum((r.x1 - r.x0) * (r.y1 - r.y0) for r in regions if r.textured == textured)
+    return area / (height * width)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("us", 11), ("us_low", 12), ("us", 13)])
+def test_speckle_is_searched_only_around_its_flat_text(kind: str, seed: int) -> None:
+    pixels, meta, truths = make_burned_image(kind, seed)
+    regions = propose_regions(prepare_views(pixels, meta))
+    h, w = pixels.shape[:2]
+    # The fan's rectangle is ~70 % of the frame; its flat-drawn text needs a few percent.
+    assert _area_share(regions, h, w, textured=True) < 0.1
+    assert all(_inside(t, regions) for t in truths), [
+        t.text for t in truths if not _inside(t, regions)
+    ]
+
+
+def test_speckle_is_searched_whole_when_the_text_is_not_flat() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels, meta, _ = make_burned_image("us", 11)
+    buffer = BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95)
+    lossy = np.asarray(Image.open(buffer), np.uint8)
+    regions = propose_regions(prepare_views(lossy, meta))
+    # JPEG ringing: no stroke is flat any more, so flatness cannot find text in speckle.
+    assert _area_share(regions, *pixels.shape[:2], textured=True) > 0.4
+
+
 def test_second_window_adds_only_what_the_first_does_not_show() -> None:
     frame = np.full((256, 256), 1000, np.uint16)
     frame[0, 0], frame[0, 1] = 0, 65535  # outliers squash the full range
