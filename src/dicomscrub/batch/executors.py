@@ -74,7 +74,7 @@ def _set_worker_context(context: Any) -> None:
     _WORKER_CONTEXT = context
 
 
-def _start_method() -> multiprocessing.context.BaseContext:
+def _start_method(*, may_fork: bool = True) -> multiprocessing.context.BaseContext:
     """``fork`` from a single-threaded process (the CLI), else a ``forkserver``.
 
     A forked worker starts at once with everything the parent imported; the forkserver
@@ -82,9 +82,14 @@ def _start_method() -> multiprocessing.context.BaseContext:
     processed). Forking is safe only while no other thread exists (one holding a lock
     at that instant would leave it held forever in the child), so a threaded program
     (the service, or a job whose object-storage client runs its event-loop thread)
-    gets the forkserver.
+    gets the forkserver. ``may_fork=False`` asks for the forkserver too: native threads
+    (onnxruntime's, once a model has run here) are invisible to :mod:`threading`.
     """
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    if (
+        may_fork
+        and threading.active_count() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
         return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["dicomscrub.batch.worker"])
@@ -130,10 +135,10 @@ class ProcessExecutor:
     that dies (killed, out of memory) raises ``BrokenProcessPool`` instead of hanging the job.
     """
 
-    def __init__(self, workers: int, context: Any) -> None:
+    def __init__(self, workers: int, context: Any, *, may_fork: bool = True) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=_start_method(),
+            mp_context=_start_method(may_fork=may_fork),
             initializer=_set_worker_context,
             initargs=(context,),
         )
@@ -172,12 +177,13 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def make_executor(kind: str, workers: int, context: Any) -> Executor:
-    """An executor of ``kind`` (``process`` with one worker runs serially, in-process)."""
+def make_executor(kind: str, workers: int, context: Any, *, may_fork: bool = True) -> Executor:
+    """An executor of ``kind`` (``process`` with one worker runs serially, in-process);
+    ``may_fork`` as for :func:`_start_method`."""
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
     if kind not in EXECUTORS:
         raise ConfigError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
     if kind == "serial" or workers == 1:
         return SerialExecutor(context)
-    return ProcessExecutor(workers, context)
+    return ProcessExecutor(workers, context, may_fork=may_fork)

@@ -343,11 +343,13 @@ def run_batch(
         record_actions=spec.dry_run,
     )
     summary = BatchSummary(total=len(refs), report_url=report_url)
-    if spec.policy.pixels is not PixelMode.NONE and not spec.dry_run:
+    ocr = spec.policy.pixels is not PixelMode.NONE
+    if ocr and not spec.dry_run:
         from dicomscrub.pixels.finders import prepare_models
 
         prepare_models(spec.policy.pixels)  # once here, not in every worker at once
-    executor = make_executor(spec.executor, spec.workers, context)
+    # Deriving a model runs onnxruntime here; its threads must not be forked.
+    executor = make_executor(spec.executor, spec.workers, context, may_fork=not ocr)
     try:
         if isinstance(executor, ProcessExecutor):
             executor.warm()
