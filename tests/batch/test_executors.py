@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -107,3 +109,23 @@ def test_make_executor_refuses(kind: str, workers: int) -> None:
 
 def test_default_workers_is_the_cpu_count() -> None:
     assert default_workers() == (os.cpu_count() or 1)
+
+
+def test_workers_fork_only_from_a_single_threaded_process() -> None:
+    from dicomscrub.batch.executors import _start_method
+
+    # A fresh interpreter has one thread (this one may have others, left by other tests).
+    code = (
+        "from dicomscrub.batch.executors import _start_method as m; print(m().get_start_method())"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "fork"
+    assert _start_method(may_fork=False).get_start_method() == "forkserver"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _start_method().get_start_method() == "forkserver"
+    finally:
+        stop.set()
+        other.join()
