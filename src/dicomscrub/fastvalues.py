@@ -533,6 +533,25 @@ def _file_syntax(ds: Dataset) -> tuple[UID, _Packer] | None:
     return tsyntax, pk
 
 
+def _set_pixel_length_form(ds: Dataset, tsyntax: UID) -> None:
+    """PS3.5 A.4: dcmwrite sets the length of PixelData (defined or undefined) from the
+    transfer syntax. A raw native value that already has the defined, even length it
+    would get is left raw (converting 512 KiB of pixels only to write them back)."""
+    raw = elements(ds).get(BaseTag(_PIXEL_DATA))
+    if raw is None:
+        return
+    if (
+        isinstance(raw, RawDataElement)
+        and not tsyntax.is_compressed
+        and raw.length != _UNDEFINED
+        and raw.value is not None
+        and len(raw.value) == raw.length
+        and raw.length % 2 == 0
+    ):
+        return
+    ds["PixelData"].is_undefined_length = tsyntax.is_compressed
+
+
 def encode_file_parts(ds: Dataset) -> list[bytes] | None:
     """``ds`` as a DICOM file, as ``save_as(enforce_file_format=True)`` writes it, in
     pieces to be written one after the other (values such as the pixel data are the
@@ -547,9 +566,7 @@ def encode_file_parts(ds: Dataset) -> list[bytes] | None:
     if syntax is None:
         return None
     tsyntax, pk = syntax
-    if _PIXEL_DATA in elements(ds):
-        # PS3.5 A.4: dcmwrite sets the length of PixelData from the syntax.
-        ds["PixelData"].is_undefined_length = tsyntax.is_compressed
+    _set_pixel_length_form(ds, tsyntax)
     out = [getattr(ds, "preamble", None) or b"\x00" * 128, b"DICM", _meta_bytes(ds, tsyntax)]
     _write_dataset(out, pk, ds, default_encoding)
     return out
@@ -642,8 +659,8 @@ def _file_parts(
         if span is None:
             return None
         spans[tag] = span
-    if _PIXEL_DATA in items and _PIXEL_DATA not in spans:
-        ds["PixelData"].is_undefined_length = tsyntax.is_compressed
+    if _PIXEL_DATA not in spans:
+        _set_pixel_length_form(ds, tsyntax)
     preamble = getattr(ds, "preamble", None) or b"\x00" * 128
     parts: list[bytes | _Span] = [preamble + b"DICM" + _meta_bytes(ds, tsyntax)]
     pending: list[bytes] = []

@@ -31,7 +31,7 @@ from pydicom.uid import (
 )
 
 from dicomscrub.errors import FileError
-from dicomscrub.fastvalues import effective_vr, elements, encode_file_parts, write_file
+from dicomscrub.fastvalues import effective_vr, elements, encode_file_parts, uid_of, write_file
 from dicomscrub.header import HeaderResult, add_provenance, rewrite_file_meta, scrub_header
 from dicomscrub.phi import collect_phi
 from dicomscrub.profile.policy import PixelMode, Policy
@@ -251,7 +251,9 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
     Little Endian is assumed for the output.
     """
     meta = getattr(ds, "file_meta", None)
-    sop_class = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+    sop_class = uid_of(ds, 0x00080016) or (
+        meta.get("MediaStorageSOPClassUID") if meta else None
+    )
     if sop_class == MediaStorageDirectoryStorage:
         raise FileError(
             "unsupported-sop-class",

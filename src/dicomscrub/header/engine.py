@@ -512,6 +512,18 @@ class _Scrubber:
             self.record(path, int(tag), _element_keyword(tag), "X", True)
 
 
+def _original_text(ds: Dataset, tag: int, name: str, codec: str | None) -> str:
+    """``str(ds.get(name) or "").strip()``, decoded from the raw bytes where that gives
+    the same text (one value), without pydicom converting the element."""
+    raw = elements(ds).get(BaseTag(tag))
+    if raw is None:
+        return ""
+    value = ElementView(ds, BaseTag(tag), codec, raw).value
+    if not isinstance(value, str):
+        value = ds.get(name, "")  # several values: pydicom's text of them, as before
+    return str(value or "").strip()
+
+
 def scrub_header(
     ds: Dataset,
     policy: Policy,
@@ -525,11 +537,12 @@ def scrub_header(
     PatientID (or, without one, the PatientName, then the StudyInstanceUID) keys the
     pseudonym and the date shift.
     """
-    original = str(ds.get("PatientID", "") or "").strip()
+    codec = simple_codec(ds)
+    original = _original_text(ds, _PATIENT_ID, "PatientID", codec)
     if not original:
-        original = "name:" + str(ds.get("PatientName", "") or "").strip()
+        original = "name:" + _original_text(ds, _PATIENT_NAME, "PatientName", codec)
     if original == "name:":
-        original = "study:" + str(ds.get("StudyInstanceUID", "") or "").strip()
+        original = "study:" + _original_text(ds, 0x0020000D, "StudyInstanceUID", codec)
     scrubber = _Scrubber(policy, phi, table or load_rule_table(), original, ds)
     scrubber.walk(ds, "")
     # Type 2 in every patient IOD: present them, pseudonymised, even if the source lacked them.

@@ -11,7 +11,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from dicomscrub import __version__
-from dicomscrub.fastvalues import as_raw, elements, encode_strings, encoding_of, put_raw
+from dicomscrub.fastvalues import as_raw, elements, encode_strings, encoding_of, put_raw, uid_of
 from dicomscrub.header.uids import remap_uid
 from dicomscrub.profile.options import BASIC_PROFILE_CODE, CLEAN_PIXEL_DATA_CODE, Option
 from dicomscrub.profile.policy import Policy
@@ -94,8 +94,8 @@ def rewrite_file_meta(ds: Dataset, transfer_syntax: str) -> FileMetaDataset:
     """
     meta = FileMetaDataset()
     put_raw(meta, 0x00020001, "OB", b"\x00\x01", _META_FLAGS)
-    _put_uid(meta, 0x00020002, ds.SOPClassUID)
-    _put_uid(meta, 0x00020003, ds.SOPInstanceUID)
+    _put_uid(meta, 0x00020002, uid_of(ds, 0x00080016) or "")
+    _put_uid(meta, 0x00020003, uid_of(ds, 0x00080018) or "")
     _put_uid(meta, 0x00020010, UID(transfer_syntax))
     _put_uid(meta, 0x00020012, IMPLEMENTATION_CLASS_UID)
     version = encode_strings("SH", IMPLEMENTATION_VERSION_NAME, "latin-1")
