@@ -18,7 +18,13 @@ from dicomscrub.pixels.prepare import (
     window_ranges,
 )
 from dicomscrub.pixels.types import FrameMeta
-from dicomscrub.synthetic.burned_text import _render, make_background, make_burned_image
+from dicomscrub.synthetic.burned_text import (
+    GroundTruthBox,
+    _fonts,
+    _render,
+    make_background,
+    make_burned_image,
+)
 
 CT_META = FrameMeta(
     "MONOCHROME2", 12, 0, window_center=40.0, window_width=400.0, rescale_intercept=-1024.0
@@ -179,6 +185,23 @@ def test_speckle_is_searched_only_around_its_flat_text(kind: str, seed: int) -> 
     ]
 
 
+@pytest.mark.parametrize("size", [24, 40, 48])
+def test_big_bold_text_in_speckle_is_searched(size: int) -> None:
+    bold = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    if bold not in _fonts():
+        pytest.skip("DejaVu Sans Bold is not installed")
+    pixels, meta, _ = make_burned_image("us", 13)
+    alpha = _render("HARTMANN", bold, size)[..., None]
+    h, w = pixels.shape[:2]
+    y, x = int(h * 0.55), int(w * 0.4)
+    patch = pixels[y : y + alpha.shape[0], x : x + alpha.shape[1]]
+    patch[:] = (patch.astype(np.float32) * (1 - alpha) + 255 * alpha).astype(np.uint8)
+    regions = propose_regions(prepare_views(pixels, meta))
+    # Strokes of bold 40-48 px letters are ~8 px wide: too wide for a 5 px top-hat.
+    ink = GroundTruthBox(x, y, x + alpha.shape[1], y + alpha.shape[0], "", True, "name", size)
+    assert _inside(ink, regions)
+
+
 def test_speckle_is_searched_whole_when_the_text_is_not_flat() -> None:
     from io import BytesIO
 
@@ -190,7 +213,8 @@ def test_speckle_is_searched_whole_when_the_text_is_not_flat() -> None:
     lossy = np.asarray(Image.open(buffer), np.uint8)
     regions = propose_regions(prepare_views(lossy, meta))
     # JPEG ringing: no stroke is flat any more, so flatness cannot find text in speckle.
-    assert _area_share(regions, *pixels.shape[:2], textured=True) > 0.4
+    h, w = pixels.shape[:2]
+    assert _area_share(regions, h, w, textured=True) > 0.4
 
 
 def test_second_window_adds_only_what_the_first_does_not_show() -> None:

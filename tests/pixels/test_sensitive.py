@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from dicomscrub.phi import PhiValues
-from dicomscrub.pixels.detect import is_available
+from dicomscrub.pixels import models
+from dicomscrub.pixels.detect import _model_dir, is_available
 from dicomscrub.pixels.sensitive import (
     UNREADABLE,
     Reading,
@@ -183,7 +185,8 @@ def test_condensed_lines_are_reread_at_full_height() -> None:
 
     alpha = _render("HOLLOWMERE UNIVERSITY", "bundled", 15)
     line = (alpha * 255).astype(np.uint8)
-    line = cv2.resize(line, (round(line.shape[1] * squeeze), line.shape[0]), cv2.INTER_AREA)
+    size = (round(line.shape[1] * squeeze), line.shape[0])
+    line = np.asarray(cv2.resize(line, size, interpolation=cv2.INTER_AREA), np.uint8)
     image = np.zeros((line.shape[0] + 6, line.shape[1] + 6), np.uint8)
     image[3:-3, 3:-3] = line
     h, w = image.shape
@@ -213,3 +216,61 @@ def test_crop_quad_of_a_colour_frame_matches_warping_the_whole_frame() -> None:
             flags=cv2.INTER_CUBIC,
         )
         np.testing.assert_array_equal(crop, reference)
+
+
+def _characters(model: object) -> list[str]:
+    props = model.metadata_props  # type: ignore[attr-defined]
+    return str(next(p.value for p in props if p.key == "character")).splitlines()
+
+
+def _line_input(text: str) -> np.ndarray:
+    """``text`` rendered white on black, as a recogniser input 32 px high."""
+    import cv2
+
+    grey = (_render(text, "bundled", 20) * 255).astype(np.uint8)
+    width = int(np.ceil(32 * grey.shape[1] / grey.shape[0]))
+    resized = cv2.resize(grey, (width, 32)).astype(np.float32) / 127.5 - 1.0
+    return np.repeat(resized[None, None], 3, axis=1).astype(np.float32)
+
+
+def _greedy_reading(model: object, x: np.ndarray) -> str:
+    import onnxruntime as ort
+
+    data = model.SerializeToString()  # type: ignore[attr-defined]
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    best = session.run(None, {session.get_inputs()[0].name: x})[0][0].argmax(axis=1)
+    classes = ["", *_characters(model), " "]
+    kept = [i for t, i in enumerate(best) if i != 0 and (t == 0 or i != best[t - 1])]
+    return "".join(classes[i] for i in kept)
+
+
+@pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
+def test_latin_output_layer_reads_latin_lines_as_the_full_one() -> None:
+    onnx = pytest.importorskip("onnx")
+    path = str(_model_dir() / "ch_PP-OCRv4_rec_infer.onnx")
+    full = models.fold_graph(onnx.load(path))
+    latin = models.latin_output(models.fold_graph(onnx.load(path)))
+    kept = _characters(latin)
+    assert 100 < len(kept) < 200 < len(_characters(full))
+    assert set("AZaz09:/-.,^") <= set(kept)
+    assert all(len(c) == 1 and ord(c) < 0x250 for c in kept)
+    for text in ("HARTMANN^GRETA", "DOB 1970-01-01", "Acc A970643"):
+        x = _line_input(text)
+        got = _greedy_reading(latin, x)
+        assert got == _greedy_reading(full, x)
+        assert re.sub(r"[\W_]", "", got) == re.sub(r"[\W_]", "", text)
+
+
+def test_latin_output_leaves_an_unknown_layout_alone() -> None:
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "other",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    model = helper.make_model(graph)
+    before = model.SerializeToString()
+    assert models.latin_output(model).SerializeToString() == before

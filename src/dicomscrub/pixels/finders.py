@@ -34,11 +34,11 @@ from dicomscrub.pixels.sensitive import (
     Reading,
     TextRecognizer,
     Uint8Image,
-    calibration_inputs,
     classify_reading,
     crop_quad,
     get_recognizer,
     is_time_text,
+    recognizer_model,
 )
 from dicomscrub.pixels.types import Box, FrameMeta, TextFinder
 from dicomscrub.profile.policy import PixelMode
@@ -334,4 +334,4 @@ def prepare_models(mode: PixelMode) -> None:
     config = rapidocr_config(1)
     derived_model(Path(config["Det"]["model_path"]))
     if mode is PixelMode.SENSITIVE_TEXT:
-        derived_model(Path(config["Rec"]["model_path"]), calibration=calibration_inputs)
+        recognizer_model(Path(config["Rec"]["model_path"]))

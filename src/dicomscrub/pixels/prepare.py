@@ -89,6 +89,9 @@ _REFINE_REACH: Final = 6
 #: Burned-in text is drawn in one flat value: a pixel whose two neighbours along a row
 #: or a column are within this many levels of it is "flat" (speckle almost never is).
 _FLAT_TOLERANCE: Final = 2
+#: Flat pixels must stand out from a neighbourhood this wide (a top-hat): the strokes
+#: of bold 48 px letters (~8 px) too, which the stroke filter's 5 px one misses.
+_FLAT_KERNEL: Final = 9
 #: Flat pixels in a textured area count as text when at least this many of them lie
 #: in the square of side _FLAT_REACH around (a lone flat speckle grain does not).
 _FLAT_DENSITY: Final = 6
@@ -360,7 +363,7 @@ def _flat_strokes(image: Uint8Image) -> Mask:
     flat = np.zeros(g.shape, bool)
     flat[:, 1:-1] = step_x[:, :-1] & step_x[:, 1:]
     flat[1:-1] |= step_y[:-1] & step_y[1:]
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_STROKE_KERNEL, _STROKE_KERNEL))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_FLAT_KERNEL, _FLAT_KERNEL))
     response = np.maximum(
         cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel),
         cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel),
@@ -521,9 +524,10 @@ def propose_regions(views: Sequence[DetectionView]) -> list[Region]:
 
     The first view contributes its stroke regions and its textured blocks (detected at
     native size: in whole, or only around their flat-drawn text when the frame's text
-    outside them is flat, see :func:`_flat_text`); each later view (another window of the same frame) only the strokes
-    the first did not show, and only where they look like text (two strokes, a line or
-    a sparse glyph): a noisier window must not send its specks to the detector. Stroke
+    outside them is flat, see :func:`_flat_text`); each later view (another window of
+    the same frame) only the strokes the first did not show, and only where they look
+    like text (two strokes, a line or a sparse glyph): a noisier window must not send
+    its specks to the detector. Stroke
     regions are enlarged when their text is small.
     """
     import cv2
