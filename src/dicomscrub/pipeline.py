@@ -251,9 +251,7 @@ def scrub_dataset(ds: Dataset, policy: Policy) -> ScrubResult:
     Little Endian is assumed for the output.
     """
     meta = getattr(ds, "file_meta", None)
-    sop_class = uid_of(ds, 0x00080016) or (
-        meta.get("MediaStorageSOPClassUID") if meta else None
-    )
+    sop_class = uid_of(ds, 0x00080016) or (meta.get("MediaStorageSOPClassUID") if meta else None)
     if sop_class == MediaStorageDirectoryStorage:
         raise FileError(
             "unsupported-sop-class",
