@@ -96,6 +96,24 @@ def test_folding_keeps_outputs_and_drops_the_elementwise_chain() -> None:
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def test_hard_swish_nodes_fuse_the_gate_and_keep_outputs() -> None:
+    folded = models.fold_graph(_lcnet_block())
+    # A plain HardSigmoid (ONNX's default slope) beside it is not a hard-swish gate.
+    folded.graph.node.append(helper.make_node("HardSigmoid", ["z"], ["g"]))
+    folded.graph.output.append(helper.make_tensor_value_info("g", TensorProto.FLOAT, None))
+    x = np.random.default_rng(4).normal(size=(1, 3, 8, 10)).astype(np.float32) * 3
+    before = ort.InferenceSession(folded.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = before.run(None, {"x": x})
+    fused = models.hard_swish_nodes(folded)
+    onnx.checker.check_model(fused)
+    ops = [n.op_type for n in fused.graph.node]
+    assert ops.count("HardSwish") == 1 and ops.count("HardSigmoid") == 1
+    assert max(o.version for o in fused.opset_import if o.domain in ("", "ai.onnx")) >= 14
+    after = ort.InferenceSession(fused.SerializeToString(), providers=["CPUExecutionProvider"])
+    for want, got in zip(expected, after.run(None, {"x": x}), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @needs_models
 @pytest.mark.parametrize(
     ("name", "shape"),

