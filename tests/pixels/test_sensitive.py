@@ -215,7 +215,11 @@ def test_crop_quad_of_a_colour_frame_matches_warping_the_whole_frame() -> None:
             borderMode=cv2.BORDER_REPLICATE,
             flags=cv2.INTER_CUBIC,
         )
-        np.testing.assert_array_equal(crop, reference)
+        # Cubic interpolation rounds in fixed point relative to the source's origin, so
+        # a cut-out can differ by one grey level (OpenCV 5; 4.x gave equal arrays).
+        difference = np.abs(crop.astype(np.int16) - reference.astype(np.int16))
+        assert difference.max() <= 1
+        assert np.count_nonzero(difference) <= difference.size // 100
 
 
 def _characters(model: object) -> list[str]:
