@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -16,15 +14,6 @@ from dicomscrub.pixels.detect import (
 )
 from dicomscrub.pixels.prepare import DetectionView, prepare_views
 from dicomscrub.synthetic.burned_text import _render, make_background, make_burned_image
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _isolated_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Derived OCR models (dicomscrub.pixels.models) go to a temporary cache, not the user's."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        yield
-
 
 pytestmark = pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
 

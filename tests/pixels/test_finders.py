@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pydicom
@@ -28,14 +28,6 @@ from dicomscrub.synthetic.burned_text import (
 )
 
 needs_ocr = pytest.mark.skipif(not is_available(), reason="rapidocr-onnxruntime not installed")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _isolated_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Derived OCR models (dicomscrub.pixels.models) go to a temporary cache, not the user's."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        yield
 
 
 def _coverage(t: GroundTruthBox, boxes: list[Box], shape: tuple[int, ...]) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,15 +21,6 @@ from dicomscrub.pixels.sensitive import (
     is_time_text,
 )
 from dicomscrub.synthetic.burned_text import _render
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _isolated_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Derived OCR models (dicomscrub.pixels.models) go to a temporary cache, not the user's."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        yield
-
 
 PHI = PhiValues(
     names=("HARTMANN", "GRETA", "HARTMANN GRETA", "GRETA HARTMANN", "HARTMANN, GRETA", "VOSSBERG"),
