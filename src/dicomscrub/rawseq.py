@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 from typing import Final
 
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+
 from dicomscrub.fastvalues import dictionary_vr
 
 __all__ = ["ScannedElement", "scan_sequence"]
@@ -30,9 +32,8 @@ _ITEM_END: Final = 0xFFFEE00D
 _SEQUENCE_END: Final = 0xFFFEE0DD
 _UNDEFINED: Final = 0xFFFFFFFF
 _CHARSET: Final = 0x00080005
-_LONG_VRS: Final = frozenset(
-    {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
-)
+#: VRs with a 4-byte length in explicit VR (PS3.5 7.1.2), as pydicom lists them.
+_LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 
 
 class _Unsure(Exception):
