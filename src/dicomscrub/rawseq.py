@@ -50,14 +50,19 @@ class _Scanner:
         self.long = struct.Struct(order + "HH2s2xL").unpack_from
         self.out: list[ScannedElement] = []
 
+    def tag_and_length(self, pos: int) -> tuple[int, int]:
+        """The tag at ``pos`` and the 4 bytes after it read as a length (an item's, or an
+        implicit VR element's); unsure past the end of the bytes."""
+        if pos + 8 > len(self.data):
+            raise _Unsure
+        group, element, length = self.marker(self.data, pos)
+        return group << 16 | element, length
+
     def items(self, pos: int, end: int | None) -> int:
         """Read items from ``pos`` to ``end`` (or to a sequence delimiter when None)."""
         data = self.data
         while end is None or pos < end:
-            if pos + 8 > len(data):
-                raise _Unsure
-            group, element, length = self.marker(data, pos)
-            tag = group << 16 | element
+            tag, length = self.tag_and_length(pos)
             pos += 8
             if tag == _SEQUENCE_END and end is None:
                 return pos
@@ -78,10 +83,7 @@ class _Scanner:
         """Read one item's elements from ``pos`` to ``end`` (or its delimiter when None)."""
         data = self.data
         while end is None or pos < end:
-            if pos + 8 > len(data):
-                raise _Unsure
-            group, element, length = self.marker(data, pos)
-            tag = group << 16 | element
+            tag, length = self.tag_and_length(pos)
             if tag == _ITEM_END:
                 if end is not None:
                     raise _Unsure
