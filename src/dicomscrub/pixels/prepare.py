@@ -294,13 +294,32 @@ def _stroke_parts(image: Uint8Image) -> tuple[Mask, Mask, Mask]:
     return strokes, evidence, _per_pixel(textured_blocks, h, w).astype(bool)
 
 
+def _components(
+    binary: npt.NDArray[np.uint8],
+) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """8-connected components of ``binary``: their count (background included), the
+    label image, and their stats (``cv2.CC_STAT_*`` columns).
+
+    With Grana's block-based algorithm, which finds the same components as OpenCV's
+    default (Spaghetti) but gathers their statistics faster: 0.6 against 1.6 ms on a
+    512² slice's stroke mask (OpenCV 4.14, one thread; the pre-filter of the pixel
+    benchmark's 100 frames took half the time).
+    """
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        binary, 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
+    return int(count), np.asarray(labels, np.int32), np.asarray(stats, np.int32)
+
+
 def _glyph_components(binary: npt.NDArray[np.uint8]) -> tuple[Mask, Mask]:
     """``binary`` without specks, blobs and long edges (what could be glyphs), and the
     components that look like text on their own: a line (small text merges into one
     elongated component per word) or a big sparse glyph (a blob fills its box)."""
     import cv2
 
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    count, labels, stats = _components(binary)
     if count <= 1:
         empty = np.zeros(binary.shape, bool)
         return empty, empty
@@ -321,7 +340,7 @@ def _sparse_components(binary: npt.NDArray[np.uint8], min_long: int) -> Mask:
     """Components of ``binary`` at least ``min_long`` long that fill at most half their box."""
     import cv2
 
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    count, labels, stats = _components(binary)
     if count <= 1:
         return np.zeros(binary.shape, bool)
     w = stats[:, cv2.CC_STAT_WIDTH]
@@ -414,8 +433,10 @@ def _rects(
     """
     import cv2
 
-    joined = cv2.dilate(mask.astype(np.uint8), np.ones((_JOIN[1], _JOIN[0]), np.uint8))
-    count, joined_labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    joined = np.asarray(
+        cv2.dilate(mask.astype(np.uint8), np.ones((_JOIN[1], _JOIN[0]), np.uint8)), np.uint8
+    )
+    count, joined_labels, stats = _components(joined)
     keep = np.ones(count, bool)
     if evidence is not None and count > 1:
         _, stroke_labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
@@ -450,9 +471,7 @@ def _upscale(strokes: Mask, rect: Rect) -> float:
     import cv2
 
     x0, y0, x1, y1 = rect
-    _, _, stats, _ = cv2.connectedComponentsWithStats(
-        strokes[y0:y1, x0:x1].astype(np.uint8), connectivity=8
-    )
+    _, _, stats = _components(strokes[y0:y1, x0:x1].astype(np.uint8))
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
     if heights.size == 0:
         return 1.0
