@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dicomscrub.batch.executors import ProcessExecutor
 from dicomscrub.batch.worker import (
     HeaderTask,
     ProcessTask,
@@ -16,7 +17,7 @@ from dicomscrub.batch.worker import (
 )
 from dicomscrub.conditions import parse_condition
 from dicomscrub.errors import FILE_ERROR_CODES, FileError, StorageError
-from dicomscrub.profile.policy import Policy
+from dicomscrub.profile.policy import PixelMode, Policy
 from dicomscrub.report.models import ReportError
 from tests.factories import write_phi_file
 
@@ -88,3 +89,26 @@ def test_scrub_one_never_raises_on_a_bad_file(tmp_path: Path, key: bytes) -> Non
     assert outcome.error is not None
     assert outcome.error.code == "not-dicom"
     assert not (tmp_path / "o.dcm").exists()
+
+
+def _opencv_threads(context: WorkerContext, task: int) -> int:
+    import cv2
+
+    return int(cv2.getNumThreads())
+
+
+@pytest.mark.parametrize(
+    ("pixels", "expected"), [(PixelMode.SENSITIVE_TEXT, 1), (PixelMode.NONE, None)]
+)
+def test_pool_workers_of_a_pixel_job_use_one_opencv_thread(
+    key: bytes, pixels: PixelMode, expected: int | None
+) -> None:
+    cv2 = pytest.importorskip("cv2")
+    context = WorkerContext(Policy(key=key, pixels=pixels), (), None, None, False, False)
+    pool = ProcessExecutor(2, context, may_fork=False)
+    try:
+        threads = set(pool.map(_opencv_threads, range(4)))
+    finally:
+        pool.close()
+    # Without pixel work a worker keeps OpenCV's default (a thread per core here).
+    assert threads == {expected if expected is not None else cv2.getNumThreads()}

@@ -70,8 +70,13 @@ _WORKER_CONTEXT: Any = None
 
 
 def _set_worker_context(context: Any) -> None:
+    """Keep ``context`` for this worker's tasks; let it set the process up if it can
+    (``context.enter_worker()``, e.g. one OpenCV thread per worker)."""
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = context
+    enter = getattr(context, "enter_worker", None)
+    if callable(enter):
+        enter()
 
 
 def _start_method(*, may_fork: bool = True) -> multiprocessing.context.BaseContext:

@@ -69,6 +69,13 @@ class WorkerContext:
     dry_run: bool
     record_actions: bool
 
+    def enter_worker(self) -> None:
+        """Set up a pool worker process for this job (each worker has a core to itself)."""
+        if self.policy.pixels is not PixelMode.NONE:
+            from dicomscrub.pixels.finders import use_one_core
+
+            use_one_core()
+
 
 @dataclass(frozen=True)
 class HeaderTask:

@@ -50,6 +50,7 @@ __all__ = [
     "find_text_lines",
     "make_finder",
     "prepare_models",
+    "use_one_core",
 ]
 
 #: Drop "text" whose short side exceeds this share of the frame's short side (issue 3:
@@ -335,3 +336,15 @@ def prepare_models(mode: PixelMode) -> None:
     derived_model(Path(config["Det"]["model_path"]))
     if mode is PixelMode.SENSITIVE_TEXT:
         recognizer_model(Path(config["Rec"]["model_path"]))
+
+
+def use_one_core() -> None:
+    """Limit OpenCV to one thread in this process (onnxruntime already uses one).
+
+    For batch worker processes, one per core: OpenCV's default pool of a thread per
+    core would have every worker compete for every core. On one frame, the pre-filter
+    took 20 % longer with two threads than with one (benchmarks/README.md).
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
