@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -85,9 +85,10 @@ class Detection:
     quad: Quad
     view: int
 
-    @property
+    @cached_property
     def rect(self) -> tuple[int, int, int, int]:
-        """The axis-aligned ``(x0, y0, x1, y1)`` around the quad."""
+        """The axis-aligned ``(x0, y0, x1, y1)`` around the quad (computed once: line
+        grouping and row spreading ask for it thousands of times per frame)."""
         x0, y0 = np.floor(self.quad.min(axis=0)).astype(int)
         x1, y1 = np.ceil(self.quad.max(axis=0)).astype(int)
         return int(x0), int(y0), int(x1) + 1, int(y1) + 1

@@ -81,13 +81,12 @@ class TextLine:
 
     @property
     def rect(self) -> tuple[int, int, int, int]:
-        rects = [d.rect for d in self.detections]
-        return (
-            min(r[0] for r in rects),
-            min(r[1] for r in rects),
-            max(r[2] for r in rects),
-            max(r[3] for r in rects),
-        )
+        """The rectangle around all of the line's detections."""
+        x0, y0, x1, y1 = self.detections[0].rect
+        for det in self.detections[1:]:
+            r = det.rect
+            x0, y0, x1, y1 = min(x0, r[0]), min(y0, r[1]), max(x1, r[2]), max(y1, r[3])
+        return x0, y0, x1, y1
 
     def padded_box(self, width: int, height: int, category: str | None) -> Box | None:
         """The line's rectangle grown by its padding, clipped to the frame."""

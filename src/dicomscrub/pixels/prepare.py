@@ -331,8 +331,9 @@ def _glyph_components(binary: npt.NDArray[np.uint8]) -> tuple[Mask, Mask]:
     keep[0] = False  # the background
     line = keep & (long_side >= 12) & (long_side >= 2.5 * short_side)
     sparse = keep & (short_side >= 6) & (area <= 0.5 * w * h)
-    kept: Mask = keep[labels]
-    evidence: Mask = (line | sparse)[labels]
+    # np.take: half the time of keep[labels] on a label image (numpy 2.4).
+    kept: Mask = np.take(keep, labels)
+    evidence: Mask = np.take(line | sparse, labels)
     return kept, evidence
 
 
@@ -348,7 +349,7 @@ def _sparse_components(binary: npt.NDArray[np.uint8], min_long: int) -> Mask:
     area = stats[:, cv2.CC_STAT_AREA]
     keep = (np.maximum(w, h) >= min_long) & (area <= 0.55 * w * h)
     keep[0] = False
-    found: Mask = keep[labels]
+    found: Mask = np.take(keep, labels)
     return found
 
 
@@ -553,7 +554,8 @@ def propose_regions(views: Sequence[DetectionView]) -> list[Region]:
 
     if not views:
         return []
-    first = views[0].image
+    # Every filter below looks at the brightest channel only: take it once.
+    first = _grey(views[0].image)
     height, width = first.shape[:2]
     strokes, big, textured = _candidates(first)
     flat = _flat_text(first, strokes, textured) if textured.any() else None
