@@ -341,8 +341,9 @@ def use_one_core() -> None:
     """Limit OpenCV to one thread in this process (onnxruntime already uses one).
 
     For batch worker processes, one per core: OpenCV's default pool of a thread per
-    core would have every worker compete for every core. On one frame, the pre-filter
-    took 20 % longer with two threads than with one (benchmarks/README.md).
+    core would have every worker compete for every core. Even alone on 2 cores, the
+    pre-filter took 15-30 % longer with two OpenCV threads than with one (the pixel
+    benchmark's 100 frames, OpenCV 4.14; benchmarks/README.md).
     """
     import cv2
 
