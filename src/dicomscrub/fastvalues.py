@@ -40,7 +40,15 @@ from pydicom.filewriter import write_dataset as pydicom_write_dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+
+from dicomscrub.ps35 import (
+    ITEM,
+    ITEM_END,
+    LONG_VRS,
+    SEQUENCE_END,
+    UNDEFINED_LENGTH,
+    header_structs,
+)
 
 __all__ = [
     "ElementView",
@@ -156,7 +164,7 @@ def as_raw(elem: DataElement, flags: tuple[bool, bool]) -> RawDataElement:
     """
     pk = _Packer(*flags)
     data = _pydicom_element(pk, elem, None)
-    undefined = not flags[0] and elem.VR not in _LONG_VRS
+    undefined = not flags[0] and elem.VR not in LONG_VRS
     start = 8 if flags[0] or undefined else 12
     value = data[start:]
     return RawDataElement(elem.tag, elem.VR, len(value), value, 0, flags[0], flags[1])
@@ -304,33 +312,28 @@ _UNSET: Final = _Unset()
 # sequences itself and handing every other element to pydicom's own element writer, so
 # the bytes are pydicom's. Anything unusual returns None and the caller uses save_as.
 
-_LONG_VRS: Final = frozenset(EXPLICIT_VR_LENGTH_32)
 #: VRs pydicom writes with ``write_string`` when their value is text (DS and IS keep
 #: their original strings, so they are left to pydicom).
 _WRITE_STRING_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI"})
-_UNDEFINED: Final = 0xFFFFFFFF
 _PIXEL_DATA: Final = 0x7FE00010
-_ITEM: Final = 0xFFFEE000
-_ITEM_END: Final = 0xFFFEE00D
-_SEQUENCE_END: Final = 0xFFFEE0DD
 
 
 class _Packer:
     """Element headers for one encoding, as pydicom writes them (PS3.5 7.1)."""
 
     def __init__(self, implicit: bool, little: bool) -> None:
-        order = "<" if little else ">"
+        layouts = header_structs(little)
         self.implicit = implicit
         self.little = little
-        self.short = struct.Struct(order + "HH2sH").pack
-        self.long = struct.Struct(order + "HH2s2xL").pack
-        self.plain = struct.Struct(order + "HHL").pack
-        self.us = struct.Struct(order + "H").pack
+        self.short = layouts.short.pack
+        self.long = layouts.long.pack
+        self.plain = layouts.marker.pack
+        self.us = struct.Struct("<H" if little else ">H").pack
 
     def header(self, tag: int, vr: str, length: int) -> bytes:
         if self.implicit:
             return self.plain(tag >> 16, tag & 0xFFFF, length)
-        if vr in _LONG_VRS:
+        if vr in LONG_VRS:
             return self.long(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
         return self.short(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
 
@@ -350,16 +353,16 @@ def _pydicom_element(pk: _Packer, elem: Element, encodings: Any) -> bytes:
 
 def _raw_is_plain(pk: _Packer, raw: RawDataElement) -> bool:
     """Whether pydicom would write ``raw`` as header + its bytes with nothing else to do."""
-    if raw.value is None or (raw.length == _UNDEFINED and raw.tag == _PIXEL_DATA):
+    if raw.value is None or (raw.length == UNDEFINED_LENGTH and raw.tag == _PIXEL_DATA):
         return False  # deferred value; encapsulation check
     if pk.implicit:
         return True
     vr = raw.VR
     if vr is None or len(vr) != 2:
         return False  # pydicom raises: the caller's fallback decodes and retries
-    if vr in _LONG_VRS:
+    if vr in LONG_VRS:
         return True
-    return raw.length != _UNDEFINED and len(raw.value) <= 0xFFFF  # else written as UN
+    return raw.length != UNDEFINED_LENGTH and len(raw.value) <= 0xFFFF  # else written as UN
 
 
 def _write_element(out: list[bytes], pk: _Packer, elem: Element, encodings: Any) -> None:
@@ -367,18 +370,20 @@ def _write_element(out: list[bytes], pk: _Packer, elem: Element, encodings: Any)
         if _raw_is_plain(pk, elem):
             value = elem.value
             assert isinstance(value, bytes)
-            undefined = elem.length == _UNDEFINED
-            out.append(pk.header(elem.tag, elem.VR or "", _UNDEFINED if undefined else len(value)))
+            undefined = elem.length == UNDEFINED_LENGTH
+            out.append(
+                pk.header(elem.tag, elem.VR or "", UNDEFINED_LENGTH if undefined else len(value))
+            )
             out.append(value)
             if undefined:
-                out.append(pk.marker(_SEQUENCE_END, 0))
+                out.append(pk.marker(SEQUENCE_END, 0))
         else:
             out.append(_pydicom_element(pk, elem, encodings))
     elif elem.VR == "SQ" and not elem.is_buffered:
         _write_sequence(out, pk, elem, encodings)
     else:
         data = _value_bytes(elem, pk)
-        if data is None or (not pk.implicit and elem.VR not in _LONG_VRS and len(data) > 0xFFFF):
+        if data is None or (not pk.implicit and elem.VR not in LONG_VRS and len(data) > 0xFFFF):
             out.append(_pydicom_element(pk, elem, encodings))
         else:
             out.append(pk.header(elem.tag, elem.VR or "", len(data)))
@@ -411,16 +416,16 @@ def _write_sequence(out: list[bytes], pk: _Packer, elem: DataElement, encodings:
         content: list[bytes] = []
         _write_dataset(content, pk, item, items_encoding)
         if getattr(item, "is_undefined_length_sequence_item", False):
-            body.append(pk.marker(_ITEM, _UNDEFINED))
+            body.append(pk.marker(ITEM, UNDEFINED_LENGTH))
             body.extend(content)
-            body.append(pk.marker(_ITEM_END, 0))
+            body.append(pk.marker(ITEM_END, 0))
         else:
-            body.append(pk.marker(_ITEM, sum(map(len, content))))
+            body.append(pk.marker(ITEM, sum(map(len, content))))
             body.extend(content)
     if elem.is_undefined_length:
-        out.append(pk.header(elem.tag, "SQ", _UNDEFINED))
+        out.append(pk.header(elem.tag, "SQ", UNDEFINED_LENGTH))
         out.extend(body)
-        out.append(pk.marker(_SEQUENCE_END, 0))
+        out.append(pk.marker(SEQUENCE_END, 0))
     else:
         out.append(pk.header(elem.tag, "SQ", sum(map(len, body))))
         out.extend(body)
@@ -543,7 +548,7 @@ def _set_pixel_length_form(ds: Dataset, tsyntax: UID) -> None:
     if (
         isinstance(raw, RawDataElement)
         and not tsyntax.is_compressed
-        and raw.length != _UNDEFINED
+        and raw.length != UNDEFINED_LENGTH
         and raw.value is not None
         and len(raw.value) == raw.length
         and raw.length % 2 == 0
@@ -705,7 +710,7 @@ def _deferred_span(
     even length, encapsulated data (undefined length) with its sequence delimiter.
     """
     vr = raw.VR or ""
-    if raw.length != _UNDEFINED:
+    if raw.length != UNDEFINED_LENGTH:
         if raw.value_tell + raw.length > size:
             return None
         if raw.tag != _PIXEL_DATA:
@@ -720,8 +725,8 @@ def _deferred_span(
     length = _encapsulated_length(source, raw.value_tell, size, pk)
     if length is None:
         return None
-    head = pk.header(raw.tag, vr, _UNDEFINED)
-    return _Span(head, raw.value_tell, length, pk.marker(_SEQUENCE_END, 0))
+    head = pk.header(raw.tag, vr, UNDEFINED_LENGTH)
+    return _Span(head, raw.value_tell, length, pk.marker(SEQUENCE_END, 0))
 
 
 def _encapsulated_length(source: BinaryIO, start: int, size: int, pk: _Packer) -> int | None:
@@ -737,9 +742,9 @@ def _encapsulated_length(source: BinaryIO, start: int, size: int, pk: _Packer) -
         source.seek(pos)
         group, element, length = unpack(source.read(8))
         tag = group << 16 | element
-        if tag == _SEQUENCE_END:
+        if tag == SEQUENCE_END:
             return None if first else pos - start
-        if tag != _ITEM or length == _UNDEFINED:
+        if tag != ITEM or length == UNDEFINED_LENGTH:
             return None
         first = False
         pos += 8 + length

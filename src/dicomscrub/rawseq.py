@@ -18,22 +18,22 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
-
 from dicomscrub.fastvalues import dictionary_vr
+from dicomscrub.ps35 import (
+    ITEM,
+    ITEM_END,
+    LONG_VRS,
+    SEQUENCE_END,
+    UNDEFINED_LENGTH,
+    header_structs,
+)
 
 __all__ = ["ScannedElement", "scan_sequence"]
 
 #: (tag, VR, value bytes) of one element found inside a sequence.
 ScannedElement = tuple[int, str, bytes]
 
-_ITEM: Final = 0xFFFEE000
-_ITEM_END: Final = 0xFFFEE00D
-_SEQUENCE_END: Final = 0xFFFEE0DD
-_UNDEFINED: Final = 0xFFFFFFFF
 _CHARSET: Final = 0x00080005
-#: VRs with a 4-byte length in explicit VR (PS3.5 7.1.2), as pydicom lists them.
-_LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 
 
 class _Unsure(Exception):
@@ -42,12 +42,12 @@ class _Unsure(Exception):
 
 class _Scanner:
     def __init__(self, data: bytes, implicit: bool, little: bool) -> None:
-        order = "<" if little else ">"
+        layouts = header_structs(little)
         self.data = data
         self.implicit = implicit
-        self.marker = struct.Struct(order + "HHL").unpack_from
-        self.short = struct.Struct(order + "HH2sH").unpack_from
-        self.long = struct.Struct(order + "HH2s2xL").unpack_from
+        self.marker = layouts.marker.unpack_from
+        self.short = layouts.short.unpack_from
+        self.long = layouts.long.unpack_from
         self.out: list[ScannedElement] = []
 
     def tag_and_length(self, pos: int) -> tuple[int, int]:
@@ -64,11 +64,11 @@ class _Scanner:
         while end is None or pos < end:
             tag, length = self.tag_and_length(pos)
             pos += 8
-            if tag == _SEQUENCE_END and end is None:
+            if tag == SEQUENCE_END and end is None:
                 return pos
-            if tag != _ITEM:
+            if tag != ITEM:
                 raise _Unsure
-            if length == _UNDEFINED:
+            if length == UNDEFINED_LENGTH:
                 pos = self.elements(pos, None)
             else:
                 item_end = pos + length
@@ -84,7 +84,7 @@ class _Scanner:
         data = self.data
         while end is None or pos < end:
             tag, length = self.tag_and_length(pos)
-            if tag == _ITEM_END:
+            if tag == ITEM_END:
                 if end is not None:
                     raise _Unsure
                 return pos + 8
@@ -96,7 +96,7 @@ class _Scanner:
             else:
                 _, _, raw_vr, length = self.short(data, pos)
                 vr = raw_vr.decode("latin-1")
-                if vr in _LONG_VRS:
+                if vr in LONG_VRS:
                     _, _, _, length = self.long(data, pos)
                     pos += 12
                 else:
@@ -104,9 +104,9 @@ class _Scanner:
             if vr == "UN" or tag == _CHARSET:
                 raise _Unsure
             if vr == "SQ":
-                pos = self.items(pos, None if length == _UNDEFINED else pos + length)
+                pos = self.items(pos, None if length == UNDEFINED_LENGTH else pos + length)
                 continue
-            if length == _UNDEFINED or pos + length > len(data):
+            if length == UNDEFINED_LENGTH or pos + length > len(data):
                 raise _Unsure
             self.out.append((tag, vr, data[pos : pos + length]))
             pos += length

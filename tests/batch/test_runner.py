@@ -6,8 +6,9 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pydicom
 import pytest
@@ -479,14 +480,36 @@ def test_same_key_same_output_other_key_other_uids(tmp_path: Path, key: bytes) -
 # -- resume and cancel ---------------------------------------------------------------------
 
 
-def test_resume_processes_only_what_is_missing(tmp_path: Path, key: bytes) -> None:
-    files = small_series(tmp_path / "src", 8)
-    out = tmp_path / "out"
-    report = tmp_path / "r.jsonl"
+#: A modification time no output gets when written (a rewritten output loses it).
+_OLD_MARK: Final = 10**18
+
+
+@dataclass
+class _FirstRun:
+    """A finished job of ``count`` files, its outputs marked with :data:`_OLD_MARK`."""
+
+    files: list[Path]
+    out: Path
+    report: Path
+    outputs: list[Path]
+
+    def rewritten(self) -> set[Path]:
+        return {p for p in self.outputs if p.stat().st_mtime_ns != _OLD_MARK}
+
+
+def _first_run(tmp_path: Path, key: bytes, count: int) -> _FirstRun:
+    files = small_series(tmp_path / "src", count)
+    out, report = tmp_path / "out", tmp_path / "r.jsonl"
     run_batch(job(tmp_path / "src", key, out=out, report_url=str(report)))
     outputs = [out / f"deid_{TIMESTAMP}_{p.name}" for p in files]
     for path in outputs:
-        os.utime(path, ns=(10**18, 10**18))  # an old mark: a rewritten output loses it
+        os.utime(path, ns=(_OLD_MARK, _OLD_MARK))
+    return _FirstRun(files, out, report, outputs)
+
+
+def test_resume_processes_only_what_is_missing(tmp_path: Path, key: bytes) -> None:
+    first = _first_run(tmp_path, key, 8)
+    files, out, report, outputs = first.files, first.out, first.report, first.outputs
     deleted = {outputs[1], outputs[4]}
     for path in deleted:
         path.unlink()
@@ -502,8 +525,7 @@ def test_resume_processes_only_what_is_missing(tmp_path: Path, key: bytes) -> No
         on_report=seen.append,
     )
     assert summary.saved == 8
-    reprocessed = {p for p in outputs if p.stat().st_mtime_ns != 10**18}
-    assert reprocessed == deleted | lost
+    assert first.rewritten() == deleted | lost
     lines_after = report_lines(report)
     assert [line["url"] for line in lines_after] == [str(p) for p in files]
     assert all(line["status"] == "saved" for line in lines_after)
@@ -513,22 +535,17 @@ def test_resume_processes_only_what_is_missing(tmp_path: Path, key: bytes) -> No
 def test_resume_reprocesses_outputs_left_empty_or_cut_short(tmp_path: Path, key: bytes) -> None:
     # Outputs are not flushed one by one: after a power failure a file the report
     # called saved can be empty or shorter than written.
-    files = small_series(tmp_path / "src", 4)
-    out = tmp_path / "out"
-    report = tmp_path / "r.jsonl"
-    run_batch(job(tmp_path / "src", key, out=out, report_url=str(report)))
-    outputs = [out / f"deid_{TIMESTAMP}_{p.name}" for p in files]
+    first = _first_run(tmp_path, key, 4)
+    outputs = first.outputs
     whole = outputs[0].read_bytes()
-    for path in outputs:
-        os.utime(path, ns=(10**18, 10**18))
     outputs[1].write_bytes(b"")
     outputs[2].write_bytes(outputs[2].read_bytes()[:-100])
-    os.utime(outputs[1], ns=(10**18, 10**18))
-    os.utime(outputs[2], ns=(10**18, 10**18))
-    summary = run_batch(job(tmp_path / "src", key, out=out, report_url=str(report), resume=True))
+    os.utime(outputs[1], ns=(_OLD_MARK, _OLD_MARK))
+    os.utime(outputs[2], ns=(_OLD_MARK, _OLD_MARK))
+    spec = job(tmp_path / "src", key, out=first.out, report_url=str(first.report), resume=True)
+    summary = run_batch(spec)
     assert summary.saved == 4
-    reprocessed = {p for p in outputs if p.stat().st_mtime_ns != 10**18}
-    assert reprocessed == {outputs[1], outputs[2]}
+    assert first.rewritten() == {outputs[1], outputs[2]}
     assert outputs[0].read_bytes() == whole
     for path in outputs:
         pydicom.dcmread(path).PixelData  # noqa: B018 - reads every value to the end
