@@ -47,7 +47,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from dicomscrub.phi import PhiValues, collect_phi
-from dicomscrub.pixels.finders import AllTextFinder, SensitiveTextFinder
+from dicomscrub.pixels.finders import AllTextFinder, SensitiveTextFinder, use_one_core
 from dicomscrub.pixels.types import Box, FrameMeta
 from dicomscrub.synthetic.burned_text import (
     GroundTruthBox,
@@ -331,9 +331,7 @@ def blank_frame_ms(rounds: int) -> dict[str, str]:
         "all-text": AllTextFinder(),
         "sensitive-text": SensitiveTextFinder(phi),
     }
-    import cv2
-
-    cv2.setNumThreads(1)
+    use_one_core()
     for name, finder in finders.items():
         wall, cpu = [], []
         for seed in range(rounds):

@@ -497,13 +497,17 @@ class _FirstRun:
         return {p for p in self.outputs if p.stat().st_mtime_ns != _OLD_MARK}
 
 
+def _mark_old(path: Path) -> None:
+    os.utime(path, ns=(_OLD_MARK, _OLD_MARK))
+
+
 def _first_run(tmp_path: Path, key: bytes, count: int) -> _FirstRun:
     files = small_series(tmp_path / "src", count)
     out, report = tmp_path / "out", tmp_path / "r.jsonl"
     run_batch(job(tmp_path / "src", key, out=out, report_url=str(report)))
     outputs = [out / f"deid_{TIMESTAMP}_{p.name}" for p in files]
     for path in outputs:
-        os.utime(path, ns=(_OLD_MARK, _OLD_MARK))
+        _mark_old(path)
     return _FirstRun(files, out, report, outputs)
 
 
@@ -540,8 +544,8 @@ def test_resume_reprocesses_outputs_left_empty_or_cut_short(tmp_path: Path, key:
     whole = outputs[0].read_bytes()
     outputs[1].write_bytes(b"")
     outputs[2].write_bytes(outputs[2].read_bytes()[:-100])
-    os.utime(outputs[1], ns=(_OLD_MARK, _OLD_MARK))
-    os.utime(outputs[2], ns=(_OLD_MARK, _OLD_MARK))
+    _mark_old(outputs[1])
+    _mark_old(outputs[2])
     spec = job(tmp_path / "src", key, out=first.out, report_url=str(first.report), resume=True)
     summary = run_batch(spec)
     assert summary.saved == 4
